@@ -1,0 +1,3 @@
+module github.com/tagd-nfc/tagd
+
+go 1.26
