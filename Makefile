@@ -32,14 +32,10 @@ test: vet fmt
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sun/
 
-# Each fuzz target runs for FUZZTIME; what it finds lands in testdata/fuzz/.
+# Each fuzz target runs for FUZZTIME; what it finds is kept in the
+# package's testdata/fuzz/ (see scripts/fuzz).
 fuzz:
-	@set -e; for pkg in ./sun ./cmd/tagd; do \
-		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-			echo "== $$pkg $$t"; \
-			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
-		done; \
-	done
+	./scripts/fuzz $(FUZZTIME)
 
 clean:
 	rm -rf bin

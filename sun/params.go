@@ -316,14 +316,28 @@ func (u *URL) Message(mi MACInput) (*Message, error) {
 	return m, nil
 }
 
-// decodeBulk splits a bulk value PICCData‖SDMENCFileData‖SDMMAC; the
-// PICCData length follows from the total length (AES 16, LRP 24 bytes).
+// decodeBulk decodes a bulk value PICCData‖SDMENCFileData‖SDMMAC into m
+// and locates its parts in the raw URL.
 func (u *URL) decodeBulk(m *Message) error {
 	f := u.fields[fBulk]
-	v := u.raw[f.start:f.end]
-	b, err := decodeHex("bulk", v)
+	pl, err := splitBulk(m, u.raw[f.start:f.end])
 	if err != nil {
 		return err
+	}
+	if len(m.EncFileData) > 0 {
+		u.fields[fEnc] = span{f.start + 2*pl, f.end - 16, true}
+	}
+	u.fields[fPICC] = span{f.start, f.start + 2*pl, true}
+	u.fields[fMAC] = span{f.end - 16, f.end, true}
+	return nil
+}
+
+// splitBulk decodes a bulk value into m and returns the PICCData length,
+// which follows from the total length (AES 16 bytes, LRP 24).
+func splitBulk(m *Message, v string) (int, error) {
+	b, err := decodeHex("bulk", v)
+	if err != nil {
+		return 0, err
 	}
 	var pl int
 	switch {
@@ -332,17 +346,14 @@ func (u *URL) decodeBulk(m *Message) error {
 	case len(b) >= 32 && (len(b)-8)%16 == 8:
 		pl = 24
 	default:
-		return badParam("bulk", "a bulk value is PICCData (32 or 48 hex) + file data (a multiple of 32 hex) + MAC (16 hex)", "bulk value is %d bytes, which no PICCData/file data/MAC layout fits", len(b))
+		return 0, badParam("bulk", "a bulk value is PICCData (32 or 48 hex) + file data (a multiple of 32 hex) + MAC (16 hex)", "bulk value is %d bytes, which no PICCData/file data/MAC layout fits", len(b))
 	}
 	m.PICCData = b[:pl]
 	if len(b)-8 > pl {
 		m.EncFileData = b[pl : len(b)-8]
-		u.fields[fEnc] = span{f.start + 2*pl, f.end - 16, true}
 	}
 	m.MAC = b[len(b)-8:]
-	u.fields[fPICC] = span{f.start, f.start + 2*pl, true}
-	u.fields[fMAC] = span{f.end - 16, f.end, true}
-	return nil
+	return pl, nil
 }
 
 // MACInputCandidates lists the MAC inputs worth trying when the profile
@@ -481,20 +492,11 @@ func ParseCounter(s string) (uint32, error) {
 // given on its own; the MAC input is the file data's hex, as tags
 // configured for bulk mode emit it.
 func DecodeBulk(v string) (*Message, error) {
-	u, err := ParseURL("?e="+v, ParamNames{Bulk: "e"})
+	m := &Message{}
+	pl, err := splitBulk(m, v)
 	if err != nil {
 		return nil, err
 	}
-	if !u.bulk {
-		return nil, badParam("bulk", "", "empty bulk value")
-	}
-	mi := MACInput{Kind: MACInputEmpty}
-	if len(v) > 0 {
-		mi = MACInput{Kind: MACInputAt, Arg: "enc"}
-	}
-	m, err := u.Message(MACInput{Kind: MACInputEmpty})
-	if err != nil || len(m.EncFileData) == 0 {
-		return m, err
-	}
-	return u.Message(mi)
+	m.MACInput = v[2*pl : len(v)-16]
+	return m, nil
 }
