@@ -106,3 +106,41 @@ func (c *cmacKey) sum(msg []byte) [16]byte {
 	cmacSum(c, x, msg)
 	return *x
 }
+
+// cmacOneShot computes into x the full CMAC of msg under an AES-128 key
+// that is used for this one message (an SDM session key): it expands the
+// key per block with the allocation-free encryptBlock instead of building
+// a cipher.Block, which costs more than the whole MAC for short inputs.
+func cmacOneShot[T bytesOrString](key, x *[16]byte, msg T) {
+	var k [16]byte
+	encryptBlock(key, &k, &k) // L
+	k = dbl(k)                // K1
+	*x = [16]byte{}
+	for len(msg) > 16 {
+		xorInto(x, msg[:16])
+		encryptBlock(key, x, x)
+		msg = msg[16:]
+	}
+	xorInto(x, msg)
+	if len(msg) != 16 {
+		x[len(msg)] ^= 0x80
+		k = dbl(k) // K2
+	}
+	xorBlock(x, &k)
+	encryptBlock(key, x, x)
+}
+
+// cbcDecryptOneShot decrypts whole blocks in CBC mode under a key used for
+// this message only.
+func cbcDecryptOneShot(key, iv *[16]byte, dst, src []byte) {
+	prev := *iv
+	var in, out [16]byte
+	for len(src) >= 16 {
+		copy(in[:], src[:16])
+		decryptBlock(key, &out, &in)
+		xorBlock(&out, &prev)
+		copy(dst[:16], out[:])
+		prev = in
+		src, dst = src[16:], dst[16:]
+	}
+}

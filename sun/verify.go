@@ -1,8 +1,6 @@
 package sun
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/subtle"
 	"fmt"
 )
@@ -172,7 +170,9 @@ func (p *Profile) fileKeysFor(r *Result) (*fileKeys, error) {
 		return nil, &Error{Code: CodeBadParam, Step: StepKey, Field: "uid", Message: "the file key is derived from the UID, but the message carries no UID",
 			Hint: "mirror the UID (PICCDataTag bit 7), or give a static file key"}
 	}
-	k, err := p.derive(r.UID[:])
+	uid := new([7]byte) // the callback may keep it; r stays on the stack
+	*uid = r.UID
+	k, err := p.derive(uid[:])
 	if err != nil {
 		return nil, &Error{Code: CodeBadParam, Step: StepKey, Field: "file-key", Message: err.Error()}
 	}
@@ -212,9 +212,9 @@ func lrpSessionVector(sv *[16]byte, r *Result) {
 
 // aesFileIV computes the IV of SDMENCFileData: E(KSesSDMFileReadENC,
 // counter LSB first ‖ 13 zero bytes).
-func aesFileIV(b cipher.Block, iv *[16]byte, ctr uint32) {
+func aesFileIV(encKey, iv *[16]byte, ctr uint32) {
 	*iv = [16]byte{byte(ctr), byte(ctr >> 8), byte(ctr >> 16)}
-	b.Encrypt(iv[:], iv[:])
+	encryptBlock(encKey, iv, iv)
 }
 
 // sessionVector writes the UID and counter (LSB first) of r into sv and
@@ -241,10 +241,7 @@ func (p *Profile) checkMAC(s *scratch, r *Result, m *Message) error {
 	if r.Mode == ModeAES {
 		aesSessionVector(&s.sv, 0x3C, 0xC3, r)
 		cmacSum(&f.aes, &s.ses, s.sv[:])
-		b, _ := aes.NewCipher(s.ses[:])
-		var mk cmacKey
-		mk.init(b, &s.x)
-		cmacSum(&mk, &s.x, m.MACInput)
+		cmacOneShot(&s.ses, &s.x, m.MACInput)
 	} else {
 		lrpSessionVector(&s.sv, r)
 		s.ses = f.lrpCMAC.sum(s.sv[:])
@@ -279,9 +276,8 @@ func (p *Profile) decryptFile(s *scratch, f *fileKeys, r *Result, enc []byte) {
 	if r.Mode == ModeAES {
 		aesSessionVector(&s.sv, 0xC3, 0x3C, r)
 		cmacSum(&f.aes, &s.ses, s.sv[:])
-		b, _ := aes.NewCipher(s.ses[:])
-		aesFileIV(b, &s.iv, r.Counter)
-		cipher.NewCBCDecrypter(b, s.iv[:]).CryptBlocks(r.FileData, enc)
+		aesFileIV(&s.ses, &s.iv, r.Counter)
+		cbcDecryptOneShot(&s.ses, &s.iv, r.FileData, enc)
 		return
 	}
 	s.ctr = [6]byte{byte(r.Counter), byte(r.Counter >> 8), byte(r.Counter >> 16)}
