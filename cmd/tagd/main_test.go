@@ -134,3 +134,24 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: %q exit %d", out, code)
 	}
 }
+
+// TestIxkioNames checks that ixkio's parameter names are expressible: the
+// sdm-backend plain-mirror vector (UID 041E3C8A2D6B80, counter 6, zero
+// file key) rewritten as an ixkio tag URL x/n/e, whose UID comes from the
+// tag record (--uid), verifies; the same URL without the UID does not.
+func TestIxkioNames(t *testing.T) {
+	const url = "https://shop.example/t?x=q8w3sbcz&n=000006&e=4B00064004B0B3D3"
+	args := []string{"verify", "--file-key", zeroKey, "--mode", "aes", "--param", "ctr=n,mac=e", "--mac-input", "empty", url}
+	out, errOut, code := runMain(append(args, "--uid", "041E3C8A2D6B80")...)
+	if code != 0 || !strings.Contains(out, `"uid":"041E3C8A2D6B80","counter":6`) {
+		t.Fatalf("with --uid: exit %d %s %s", code, out, errOut)
+	}
+	out, _, code = runMain(args...)
+	if code != 1 || !strings.Contains(out, `"error":"mac_mismatch"`) {
+		t.Fatalf("without --uid: exit %d %s", code, out)
+	}
+	out, _, code = runMain("verify", "--file-key", zeroKey, "--uid", "041E3C8A2D6B80", "https://x/?uid=041E3C8A2D6B80&ctr=000006&cmac=4B00064004B0B3D3")
+	if code != 1 || !strings.Contains(out, "carry no UID") {
+		t.Fatalf("--uid with a UID in the URL: exit %d %s", code, out)
+	}
+}

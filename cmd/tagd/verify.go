@@ -100,12 +100,14 @@ func (c *verifyCmd) parse(args []string) error {
 	setFlags := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { setFlags[f.Name] = true })
 	c.macInputSet, c.ctrSet = setFlags["mac-input"], setFlags["ctr"]
-	c.component = c.picc.set || c.uid.set || c.ctrSet || c.bulk.set || c.mac.set || c.enc.set
+	// --uid alone may accompany a URL: the UID of a tag whose URL does not
+	// mirror it (ixkio's x/n/e tags, whose UID is in the tag record).
+	c.component = c.picc.set || c.ctrSet || c.bulk.set || c.mac.set || c.enc.set || (c.uid.set && len(fs.args) == 0)
 	switch {
 	case len(fs.args) > 1:
 		return usageErr("give one URL (quote it: the shell treats & as a command separator); got %d arguments", len(fs.args))
 	case len(fs.args) == 1 && c.component:
-		return usageErr("give either a URL or components (--picc, --uid/--ctr, --bulk, --enc, --mac), not both")
+		return usageErr("give either a URL or components (--picc, --ctr, --bulk, --enc, --mac), not both; only --uid may go with a URL")
 	case len(fs.args) == 0 && !c.component:
 		return usageErr("missing URL, or components --picc HEX | --uid HEX --ctr HEX | --bulk HEX, with --mac HEX")
 	case len(fs.args) == 1:
@@ -269,6 +271,12 @@ func (c *verifyCmd) urlMessages() ([]*sun.Message, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	var uid []byte
+	if c.uid.set {
+		if uid, err = sun.DecodeHex("uid", c.uid.s); err != nil {
+			return nil, nil, err
+		}
+	}
 	cands := []sun.MACInput{mi}
 	if mi.Kind == sun.MACInputAuto {
 		cands = u.MACInputCandidates()
@@ -279,6 +287,12 @@ func (c *verifyCmd) urlMessages() ([]*sun.Message, []string, error) {
 		m, err := u.Message(cand)
 		if err != nil {
 			return nil, nil, err
+		}
+		if uid != nil {
+			if m.UID != nil || m.PICCData != nil {
+				return nil, nil, &sun.Error{Code: sun.CodeBadParam, Step: sun.StepParse, Field: "uid", Message: "--uid is for URLs that carry no UID, and this one carries one (plain or in PICCData)"}
+			}
+			m.UID = uid
 		}
 		msgs = append(msgs, m)
 		tried = append(tried, cand.String())
