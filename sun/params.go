@@ -227,6 +227,9 @@ func ParseURL(raw string, names ParamNames) (*URL, error) {
 	} else {
 		u.fields[fBulk] = span{}
 	}
+	if u.bulk {
+		u.locateBulk()
+	}
 	if names.Sep != "" {
 		u.splitSep(names.Sep)
 	}
@@ -316,6 +319,35 @@ func (u *URL) Message(mi MACInput) (*Message, error) {
 	return m, nil
 }
 
+// locateBulk finds the PICCData, file data and MAC inside a bulk value by
+// its length alone, so that MAC-input candidates can be listed before the
+// value is decoded. A value no layout fits is left whole for decodeBulk to
+// report.
+func (u *URL) locateBulk() {
+	f := u.fields[fBulk]
+	pl := bulkPICCLen((f.end - f.start) / 2)
+	if (f.end-f.start)%2 != 0 || pl == 0 {
+		return
+	}
+	if f.end-f.start > 2*pl+16 {
+		u.fields[fEnc] = span{f.start + 2*pl, f.end - 16, true}
+	}
+	u.fields[fPICC] = span{f.start, f.start + 2*pl, true}
+	u.fields[fMAC] = span{f.end - 16, f.end, true}
+}
+
+// bulkPICCLen returns the PICCData length of a bulk value of n bytes: 16
+// (AES) or 24 (LRP), or 0 when no layout fits.
+func bulkPICCLen(n int) int {
+	switch {
+	case n >= 24 && (n-8)%16 == 0:
+		return 16
+	case n >= 32 && (n-8)%16 == 8:
+		return 24
+	}
+	return 0
+}
+
 // decodeBulk decodes a bulk value PICCData‖SDMENCFileData‖SDMMAC into m
 // and locates its parts in the raw URL.
 func (u *URL) decodeBulk(m *Message) error {
@@ -339,13 +371,8 @@ func splitBulk(m *Message, v string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var pl int
-	switch {
-	case len(b) >= 24 && (len(b)-8)%16 == 0:
-		pl = 16
-	case len(b) >= 32 && (len(b)-8)%16 == 8:
-		pl = 24
-	default:
+	pl := bulkPICCLen(len(b))
+	if pl == 0 {
 		return 0, badParam("bulk", "a bulk value is PICCData (32 or 48 hex) + file data (a multiple of 32 hex) + MAC (16 hex)", "bulk value is %d bytes, which no PICCData/file data/MAC layout fits", len(b))
 	}
 	m.PICCData = b[:pl]
@@ -362,8 +389,10 @@ func splitBulk(m *Message, v string) (int, error) {
 func (u *URL) MACInputCandidates() []MACInput {
 	c := []MACInput{{Kind: MACInputEmpty}}
 	mac := u.fields[fMAC]
+	seen := map[int]bool{mac.start: true}
 	if u.bulk && u.fields[fEnc].ok() {
 		c = append(c, MACInput{Kind: MACInputAt, Arg: "enc"})
+		seen[u.fields[fEnc].start] = true
 	}
 	type cand struct {
 		pos  int
@@ -387,7 +416,6 @@ func (u *URL) MACInputCandidates() []MACInput {
 			cs[j], cs[j-1] = cs[j-1], cs[j]
 		}
 	}
-	seen := map[int]bool{mac.start: true}
 	for _, x := range cs {
 		if !seen[x.pos] {
 			seen[x.pos] = true
@@ -479,7 +507,7 @@ func fromHex(c byte) (byte, bool) {
 // significant byte first.
 func ParseCounter(s string) (uint32, error) {
 	if len(s) != 6 {
-		return 0, badParam("ctr", "the counter placeholder is 6 hex characters", "counter is %d characters, want 6", len(s))
+		return 0, badParam("ctr", "the counter placeholder is 6 hex characters", "counter has length %d, want 6 hex characters", len(s))
 	}
 	b, err := decodeHex("ctr", s)
 	if err != nil {

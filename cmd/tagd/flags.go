@@ -38,6 +38,15 @@ type namedValue struct {
 	name string
 }
 
+// String returns the wrapped value's default text ("" for the zero
+// namedValue that flag.PrintDefaults makes to find defaults).
+func (n *namedValue) String() string {
+	if n == nil || n.Value == nil {
+		return ""
+	}
+	return n.Value.String()
+}
+
 // Set sets the value, recording a failure for the error message.
 func (n *namedValue) Set(s string) error {
 	err := n.Value.Set(s)
