@@ -52,6 +52,9 @@ func VerdictCodes() []Code {
 type Error struct {
 	Code    Code
 	Message string
+	// Field names the input or object concerned, if any (for CodeNotFound:
+	// "aid", "xuid", "cuid", "uid", …).
+	Field string
 }
 
 // Error implements the error interface.
@@ -60,6 +63,11 @@ func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message)
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound returns a CodeNotFound error for the named kind of object.
+func NotFound(field, format string, args ...any) *Error {
+	return &Error{Code: CodeNotFound, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // ErrorCode returns the code of err: the Code of an *Error in its chain, the
