@@ -1,9 +1,6 @@
 package tagd
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // Request is one check: a lookup on the Response API (GET /v1/t) or a tap
 // read by a reader. Both go through the same flow.
@@ -123,6 +120,3 @@ type Checker struct {
 	Now  func() time.Time
 	Rand func() uint64
 }
-
-// ensure the context import is used by the flow in flow.go.
-var _ context.Context
