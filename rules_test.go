@@ -122,7 +122,7 @@ func TestSubtags(t *testing.T) {
 		"{nft_contract}":           "0xc0",
 		"{nft_token}":              "42",
 		"{nft_owner}":              "0xowner",
-		"{randnum}":                "684152", // 0xDEADBEEF12345678 mod 1,000,000
+		"{randnum}":                "826360", // 0xDEADBEEF12345678 mod 1,000,000
 		"{randhex}":                "12345678",
 		"{os}":                     "{os}", // action data: not available in API mode, stays literal
 		"Pass #{scount} of {xuid}": "Pass #12 of q8w3sbcz",
