@@ -178,7 +178,7 @@ func TestAESBlockAllocs(t *testing.T) {
 		decryptBlock(&k, &b, &b)
 		encryptBlockGeneric(&k, &k, &b)
 		decryptBlockGeneric(&k, &b, &b)
-		if k == b {
+		if k == b { // use the results
 			key[0]++
 		}
 	}); a != 0 {

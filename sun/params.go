@@ -528,3 +528,14 @@ func DecodeBulk(v string) (*Message, error) {
 	m.MACInput = v[2*pl : len(v)-16]
 	return m, nil
 }
+
+// HasSUN reports whether the URL carries any SUN field (PICCData, plain
+// UID or counter, MAC or bulk value).
+func (u *URL) HasSUN() bool {
+	for _, f := range u.fields {
+		if f.ok() {
+			return true
+		}
+	}
+	return false
+}

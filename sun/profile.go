@@ -21,7 +21,7 @@ type ProfileConfig struct {
 	FileKey []byte
 	// DeriveFileKey returns the SDMFileReadKey of a tag from its UID, for
 	// per-tag keys (a KDF, or a lookup of imported keys). Used when FileKey
-	// is empty.
+	// is empty. With neither, every check needs VerifyWithFileKey.
 	DeriveFileKey func(uid []byte) ([16]byte, error)
 	// TamperOffset is the offset of the TagTamper status (two ASCII
 	// characters) in the decrypted file data; negative when the tag has
@@ -88,8 +88,6 @@ func NewProfile(c ProfileConfig) (*Profile, error) {
 		}
 		p.hasFile = true
 		p.file.init((*[16]byte)(c.FileKey), c.Mode)
-	} else if c.DeriveFileKey == nil {
-		return nil, &Error{Code: CodeBadParam, Step: StepKey, Field: "file-key", Message: "no file key and no key derivation given"}
 	}
 	return p, nil
 }

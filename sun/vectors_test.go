@@ -397,3 +397,44 @@ func TestCounterParse(t *testing.T) {
 		}
 	}
 }
+
+// TestPerTagFileKey checks VerifyWithFileKey and Identify on every valid
+// encrypted or plain vector with static keys: a profile holding only the
+// meta key identifies the tag without its file key and verifies with it;
+// another tag's key fails.
+func TestPerTagFileKey(t *testing.T) {
+	n := 0
+	for _, v := range loadSunVectors(t) {
+		if v.Kind != "sun" || v.Expect["valid"] != true || v.FileKey == "" || v.E != "" || v.LastSeen != nil {
+			continue
+		}
+		n++
+		t.Run(v.Name, func(t *testing.T) {
+			c := vectorKeys(t, v)
+			file := c.FileKey
+			c.FileKey = nil
+			p, err := NewProfile(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := vectorMessage(t, v)
+			id, err := p.Identify(m)
+			if err != nil || id.UIDHex() != v.Expect["uid"] {
+				t.Fatalf("Identify: %s, %v; want uid %v", id.UIDHex(), err, v.Expect["uid"])
+			}
+			if _, err := p.Verify(m); ErrorCodeOf(err) != CodeBadParam {
+				t.Errorf("Verify without any file key: %v, want bad_param", err)
+			}
+			r, err := p.VerifyWithFileKey(m, file)
+			checkExpect(t, v.Expect, r, err)
+			other := append([]byte(nil), file...)
+			other[15] ^= 1
+			if _, err := p.VerifyWithFileKey(m, other); ErrorCodeOf(err) != CodeMACMismatch {
+				t.Errorf("another tag's key: %v, want mac_mismatch", err)
+			}
+		})
+	}
+	if n < 15 {
+		t.Fatalf("only %d vectors", n)
+	}
+}

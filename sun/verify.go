@@ -67,6 +67,69 @@ func piccTag(t byte) (uid, ctr bool, ok bool) {
 // reads the tamper status. It does not check the counter against earlier
 // taps; see CheckCounter.
 func (p *Profile) Verify(m *Message) (Result, error) {
+	return p.verify(m, nil)
+}
+
+// VerifyWithFileKey is Verify with the file key of one tag (a per-tag
+// imported key), for a profile whose meta key is shared but whose file
+// keys are not. The key is expanded for this call only.
+func (p *Profile) VerifyWithFileKey(m *Message, fileKey []byte) (Result, error) {
+	if len(fileKey) != 16 {
+		e := errKeyLength(len(fileKey))
+		e.Field = "file-key"
+		return Result{}, e
+	}
+	f := new(fileKeys)
+	f.init((*[16]byte)(fileKey), p.mode)
+	return p.verify(m, f)
+}
+
+// Identify decrypts the PICCData of m with the meta key (or reads its
+// plain UID and counter) without checking the MAC, to find out which tag
+// sent it. Nothing it returns is authenticated.
+func (p *Profile) Identify(m *Message) (Result, error) {
+	var r Result
+	if len(m.PICCData) == 0 {
+		if len(m.UID) != 7 {
+			return r, badParam("uid", "", "no PICCData and no 7-byte plain UID")
+		}
+		copy(r.UID[:], m.UID)
+		r.HasUID = true
+		r.Counter, r.HasCounter = m.Counter, m.HasCounter
+		return r, nil
+	}
+	if len(m.PICCData) != 16 && len(m.PICCData) != 24 || !p.hasMeta {
+		return r, badParam("picc", "", "PICCData of %d bytes", len(m.PICCData))
+	}
+	r.Mode = ModeAES
+	if len(m.PICCData) == 24 {
+		r.Mode = ModeLRP
+	}
+	if !p.mode.allows(r.Mode) {
+		return r, &Error{Code: CodeModeNotAllowed, Step: StepPICC, Field: "picc", Message: "mode not allowed"}
+	}
+	s := p.scratch.Get().(*scratch)
+	defer p.scratch.Put(s)
+	p.decryptPICC(s, m.PICCData)
+	hasUID, hasCtr, ok := piccTag(s.picc[0])
+	if !ok {
+		return r, &Error{Code: CodePICCInvalid, Step: StepPICC, Field: "picc", Message: "PICCData does not decrypt to a valid PICCDataTag"}
+	}
+	r.PICCDataTag, r.HasTag = s.picc[0], true
+	i := 1
+	if hasUID {
+		copy(r.UID[:], s.picc[1:8])
+		r.HasUID, i = true, 8
+	}
+	if hasCtr {
+		r.Counter = uint32(s.picc[i]) | uint32(s.picc[i+1])<<8 | uint32(s.picc[i+2])<<16
+		r.HasCounter = true
+	}
+	return r, nil
+}
+
+// verify is Verify with an optional per-call file key.
+func (p *Profile) verify(m *Message, file *fileKeys) (Result, error) {
 	var r Result
 	if len(m.MAC) != 8 {
 		return r, badParam("mac", "the SDMMAC placeholder must be 16 hex characters", "MAC is %d bytes, want 8", len(m.MAC))
@@ -79,7 +142,7 @@ func (p *Profile) Verify(m *Message) (Result, error) {
 
 	switch len(m.PICCData) {
 	case 0:
-		return p.verifyPlain(s, m)
+		return p.verifyPlain(s, m, file)
 	case 16:
 		r.Mode = ModeAES
 	case 24:
@@ -113,12 +176,12 @@ func (p *Profile) Verify(m *Message) (Result, error) {
 		r.Counter = uint32(s.picc[i]) | uint32(s.picc[i+1])<<8 | uint32(s.picc[i+2])<<16
 		r.HasCounter = true
 	}
-	return r, p.checkMAC(s, &r, m)
+	return r, p.checkMAC(s, &r, m, file)
 }
 
 // verifyPlain verifies a message whose UID and counter are mirrored in
 // clear. In auto mode the MAC decides between AES and LRP.
-func (p *Profile) verifyPlain(s *scratch, m *Message) (Result, error) {
+func (p *Profile) verifyPlain(s *scratch, m *Message, file *fileKeys) (Result, error) {
 	var r Result
 	if len(m.UID) != 0 && len(m.UID) != 7 {
 		return r, badParam("uid", "a plain UID placeholder is 14 hex characters", "UID is %d bytes, want 7", len(m.UID))
@@ -137,16 +200,16 @@ func (p *Profile) verifyPlain(s *scratch, m *Message) (Result, error) {
 	switch p.mode {
 	case ModeAES, ModeLRP:
 		r.Mode = p.mode
-		return r, p.checkMAC(s, &r, m)
+		return r, p.checkMAC(s, &r, m, file)
 	}
 	r.Mode = ModeAES
-	err := p.checkMAC(s, &r, m)
+	err := p.checkMAC(s, &r, m, file)
 	if ErrorCodeOf(err) != CodeMACMismatch {
 		return r, err
 	}
 	lr := r
 	lr.Mode = ModeLRP
-	if p.checkMAC(s, &lr, m) == nil {
+	if p.checkMAC(s, &lr, m, file) == nil {
 		return lr, nil
 	}
 	return r, err
@@ -165,6 +228,9 @@ func ErrorCodeOf(err error) string {
 func (p *Profile) fileKeysFor(r *Result) (*fileKeys, error) {
 	if p.hasFile {
 		return &p.file, nil
+	}
+	if p.derive == nil {
+		return nil, &Error{Code: CodeBadParam, Step: StepKey, Field: "file-key", Message: "the profile has no file key for this tag", Hint: "import the tag's key, or give the group a static file key or a key derivation"}
 	}
 	if !r.HasUID {
 		return nil, &Error{Code: CodeBadParam, Step: StepKey, Field: "uid", Message: "the file key is derived from the UID, but the message carries no UID",
@@ -233,10 +299,12 @@ func sessionVector(sv []byte, r *Result) int {
 
 // checkMAC derives the session keys, checks the MAC and, when it matches,
 // decrypts the file data.
-func (p *Profile) checkMAC(s *scratch, r *Result, m *Message) error {
-	f, err := p.fileKeysFor(r)
-	if err != nil {
-		return err
+func (p *Profile) checkMAC(s *scratch, r *Result, m *Message, f *fileKeys) error {
+	if f == nil {
+		var err error
+		if f, err = p.fileKeysFor(r); err != nil {
+			return err
+		}
 	}
 	if r.Mode == ModeAES {
 		aesSessionVector(&s.sv, 0x3C, 0xC3, r)
@@ -296,7 +364,7 @@ func (p *Profile) dummyMAC(s *scratch, m *Message) {
 	}
 	mm := *m
 	mm.EncFileData = nil
-	_ = p.checkMAC(s, &r, &mm)
+	_ = p.checkMAC(s, &r, &mm, nil)
 }
 
 // CheckCounter returns a replay error unless the counter of r is strictly
