@@ -94,4 +94,3 @@ func (e *Emitter) MAC(ctr uint32, macInput string) ([]byte, error) {
 	t := Truncate(full)
 	return t[:], nil
 }
-
