@@ -80,6 +80,9 @@ const (
 	ErrBatchInactive     = "batch_inactive"
 	ErrTagInactive       = "tag_inactive"
 	ErrUIDAmbiguous      = "uid_ambiguous"
+	ErrUnknownTag        = string(CodeUnknownTag)
+	ErrBadParam          = string(CodeBadParam)
+	ErrInternal          = "internal_error"
 )
 
 // SUNResult is the outcome of a SUN check of one message.
@@ -105,8 +108,9 @@ type Verifier interface {
 	Verify(g *TagGroup, groupKeys, tagKeys Keys, hasTagKeys bool, uid, rawURL string) SUNResult
 	// Identify decrypts the PICCData of rawURL with the group's meta key
 	// (or reads a plain UID) and returns the UID when the PICCDataTag is
-	// valid.
-	Identify(g *TagGroup, groupKeys Keys, rawURL string) (uid string, ok bool)
+	// valid; otherwise reason says why (CodeBadParam for a malformed
+	// message, CodePICCInvalid when the key does not open it).
+	Identify(g *TagGroup, groupKeys Keys, rawURL string) (uid string, reason Code)
 }
 
 // Checker is the check flow: identify the tag, check the folder token and

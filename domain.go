@@ -229,3 +229,27 @@ type Scan struct {
 	Error     string `json:"error,omitempty"`
 	ScanCount uint64 `json:"scan_count,omitempty"`
 }
+
+// API key scopes (SPEC §7).
+const (
+	ScopePublic  = "public"  // read-only lookups
+	ScopePrivate = "private" // management
+	ScopeAdmin   = "admin"   // everything
+	ScopeSync    = "sync"    // a device syncing with the hub
+)
+
+// APIKey is an API key as stored: the secret only as its SHA-256. The key
+// a client presents is "ID.Secret".
+type APIKey struct {
+	ID          string    `json:"id"`
+	AID         string    `json:"aid,omitempty"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Scopes      []string  `json:"scopes"`
+	SecretHash  []byte    `json:"secret_hash"`
+	Created     time.Time `json:"created"`
+	LastUsed    time.Time `json:"last_used,omitzero"`
+	Expires     time.Time `json:"expires,omitzero"`
+	Disabled    bool      `json:"disabled,omitempty"`
+	AllowIPs    []string  `json:"allow_ips,omitempty"`
+}

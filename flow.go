@@ -129,9 +129,11 @@ func (c *Checker) identifySUN(ctx context.Context, req Request) (*TagView, *SUNR
 	if err != nil {
 		return nil, nil, "", err
 	}
+	malformed := false
 	for i := range profiles {
-		uid, ok := c.Verifier.Identify(&profiles[i].Group, profiles[i].Keys, req.RawURL)
-		if !ok {
+		uid, reason := c.Verifier.Identify(&profiles[i].Group, profiles[i].Keys, req.RawURL)
+		if reason != "" {
+			malformed = malformed || reason == CodeBadParam
 			continue
 		}
 		view, err := c.Store.FindTagByUID(ctx, uid)
@@ -150,8 +152,11 @@ func (c *Checker) identifySUN(ctx context.Context, req Request) (*TagView, *SUNR
 		}
 		return view, &sr, "", nil
 	}
-	if strings.Contains(req.RawURL, "=") {
-		return nil, nil, string(CodeUnknownTag), nil
+	switch {
+	case malformed:
+		return nil, nil, ErrBadParam, nil
+	case strings.Contains(req.RawURL, "="):
+		return nil, nil, ErrUnknownTag, nil
 	}
 	return nil, nil, ErrMissingIdentifier, nil
 }

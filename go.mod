@@ -2,7 +2,6 @@ module github.com/tagd-nfc/tagd
 
 go 1.26
 
-require (
-	go.etcd.io/bbolt v1.4.3 // indirect
-	golang.org/x/sys v0.29.0 // indirect
-)
+require go.etcd.io/bbolt v1.4.3
+
+require golang.org/x/sys v0.29.0 // indirect

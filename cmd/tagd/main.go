@@ -49,6 +49,8 @@ type command interface {
 type Main struct {
 	Stdout io.Writer
 	Stderr io.Writer
+	// Ready, if set, is closed by `tagd run` once it serves.
+	Ready chan struct{}
 
 	name string
 	cmd  command
@@ -62,7 +64,7 @@ func NewMain() *Main {
 // ParseFlags selects the subcommand named by args[0] and parses its flags.
 func (m *Main) ParseFlags(args []string) error {
 	if len(args) == 0 {
-		return usageErr("usage: tagd verify|keys|version …  (tagd help for more)")
+		return usageErr("usage: tagd run|init|scans|verify|keys|version …  (tagd help for more)")
 	}
 	m.name = args[0]
 	switch args[0] {
@@ -75,12 +77,18 @@ func (m *Main) ParseFlags(args []string) error {
 		m.name = "keys derive"
 		m.cmd = &deriveCmd{out: m.Stdout}
 		args = args[1:]
+	case "run":
+		m.cmd = &runCmd{out: m.Stdout, errOut: m.Stderr, ready: m.Ready}
+	case "init":
+		m.cmd = &initCmd{out: m.Stdout}
+	case "scans":
+		m.cmd = &scansCmd{out: m.Stdout}
 	case "version", "--version":
 		m.cmd = &versionCmd{out: m.Stdout}
 	case "help", "-h", "--help":
 		m.cmd = &helpCmd{out: m.Stdout}
 	default:
-		return usageErr("unknown command %q (want verify, keys derive, version or help)", args[0])
+		return usageErr("unknown command %q (want run, init, scans, verify, keys derive, version or help)", args[0])
 	}
 	if err := m.cmd.parse(args[1:]); err != nil {
 		var ee *exitError
@@ -153,6 +161,10 @@ func (c *helpCmd) parse([]string) error { return nil }
 func (c *helpCmd) run(context.Context) error {
 	_, err := io.WriteString(c.out, `tagd — NFC tag authentication appliance
 
+  tagd run [--data DIR] [--demo] [--http ADDR] [--https ADDR] [--config FILE]
+                                the appliance (initialises DIR on first start)
+  tagd init [--data DIR]        database, key-encryption key, TLS certificate; prints the first admin API key
+  tagd scans [--data DIR] [--last N] [--json]   the scan log, newest first
   tagd verify [flags] [URL]     stateless SUN check, prints one JSON object (exit 0 valid, 1 invalid, 2 usage)
   tagd keys derive --scheme S --master HEX [--uid HEX] [--key-no N] [--aid HEX --system-id HEX] [--version N]
   tagd version

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/tagd-nfc/tagd"
+	bolt "go.etcd.io/bbolt"
+)
+
+// FindTag returns the tag named by l with the batch, group, folder and
+// account above it, read in one transaction. l names the tag by XUID (the
+// AID is then ignored), else by AID and CUID, else by AID and UID (in any
+// case). It is CodeNotFound with Field "xuid", "aid", "cuid" or "uid" for
+// whatever was not found, and CodeInvalid (Field "lookup") when l names
+// nothing.
+func (db *DB) FindTag(ctx context.Context, l tagd.Lookup) (*tagd.TagView, error) {
+	var v *tagd.TagView
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		var xuid string
+		switch {
+		case l.XUID != "":
+			xuid = l.XUID
+		case l.AID != "" && l.CUID != "":
+			if _, err := getAccount(tx, l.AID); err != nil {
+				return err
+			}
+			x := bkt(tx, bucketCUID).Get(indexKey(l.AID, l.CUID))
+			if x == nil {
+				return tagd.NotFound("cuid", "no tag with CUID %q in account %q", l.CUID, l.AID)
+			}
+			xuid = string(x)
+		case l.AID != "" && l.UID != "":
+			if _, err := getAccount(tx, l.AID); err != nil {
+				return err
+			}
+			uid, ok := normUID(l.UID)
+			var x []byte
+			if ok {
+				x = bkt(tx, bucketUID).Get(indexKey(l.AID, uid))
+			}
+			if x == nil {
+				return tagd.NotFound("uid", "no tag with UID %q in account %q", l.UID, l.AID)
+			}
+			xuid = string(x)
+		default:
+			return invalid("lookup", "a lookup needs an XUID, or an AID with a CUID or a UID")
+		}
+		t, err := getTag(tx, xuid)
+		if err != nil {
+			return err
+		}
+		v, err = loadView(tx, t)
+		return err
+	})
+	return v, err
+}
+
+// FindTagByUID returns the tag with the given chip UID (in any case) in
+// whichever account holds it. It is CodeNotFound with Field "uid" when no
+// account does, and CodeConflict with Field "uid" when several do.
+func (db *DB) FindTagByUID(ctx context.Context, uid string) (*tagd.TagView, error) {
+	var v *tagd.TagView
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		u, ok := normUID(uid)
+		if !ok {
+			return tagd.NotFound("uid", "no tag with UID %q", uid)
+		}
+		prefix := indexKey(u, "")
+		var xuids []string
+		c := bkt(tx, bucketUIDAny).Cursor()
+		for k, x := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, x = c.Next() {
+			xuids = append(xuids, string(x))
+		}
+		switch len(xuids) {
+		case 0:
+			return tagd.NotFound("uid", "no tag with UID %s", u)
+		case 1:
+		default:
+			return conflict("uid", "UID %s is held by tags in %d accounts; name the account", u, len(xuids))
+		}
+		t, err := getTag(tx, xuids[0])
+		if err != nil {
+			return err
+		}
+		v, err = loadView(tx, t)
+		return err
+	})
+	return v, err
+}
+
+// loadView reads everything above t. A missing record is an internal
+// error: the database is inconsistent (Check reports it).
+func loadView(tx *bolt.Tx, t *tagd.Tag) (*tagd.TagView, error) {
+	v := &tagd.TagView{Tag: *t}
+	b, err := get(tx, bucketBatches, t.BatchID, decodeBatch)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, fmt.Errorf("tag %s: batch %q is missing", t.XUID, t.BatchID)
+	}
+	v.Batch = *b
+	g, err := get(tx, bucketGroups, b.GroupID, decodeGroup)
+	if err != nil {
+		return nil, err
+	}
+	if g == nil {
+		return nil, fmt.Errorf("batch %q: group %q is missing", b.ID, b.GroupID)
+	}
+	v.Group = *g
+	f, err := get(tx, bucketFolders, g.FolderID, decodeFolder)
+	if err != nil {
+		return nil, err
+	}
+	if f == nil {
+		return nil, fmt.Errorf("group %q: folder %q is missing", g.ID, g.FolderID)
+	}
+	v.Folder = *f
+	a, err := get(tx, bucketAccounts, f.AID, decodeAccount)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil {
+		return nil, fmt.Errorf("folder %q: account %q is missing", f.ID, f.AID)
+	}
+	v.Account = *a
+	return v, nil
+}

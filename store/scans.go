@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+
+	"github.com/tagd-nfc/tagd"
+	bolt "go.etcd.io/bbolt"
+)
+
+// AppendScan appends s, a scan that concerns no known tag (or an inactive
+// one), to the scan log and returns it with its Seq, and Time set to now
+// when zero. The write is fsynced before AppendScan returns; concurrent
+// appends share commits.
+func (db *DB) AppendScan(ctx context.Context, s tagd.Scan) (tagd.Scan, error) {
+	if s.Time.IsZero() {
+		s.Time = db.now()
+	}
+	var out tagd.Scan
+	err := db.groupCommit(ctx, func(tx *bolt.Tx) error {
+		out = s // this may be a rerun
+		seq, err := bkt(tx, bucketScans).NextSequence()
+		if err != nil {
+			return err
+		}
+		out.Seq = seq
+		return db.putScan(tx, &out)
+	})
+	if err != nil {
+		return tagd.Scan{}, err
+	}
+	return out, nil
+}
+
+// Scans returns the last scans of the log, newest first. It is
+// CodeInvalid (Field "last") unless last is positive.
+func (db *DB) Scans(ctx context.Context, last int) ([]tagd.Scan, error) {
+	if last <= 0 {
+		return nil, invalid("last", "the number of scans must be positive")
+	}
+	var out []tagd.Scan
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		out = out[:0]
+		c := bkt(tx, bucketScans).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < last; k, v = c.Prev() {
+			s, err := decodeScan(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, *s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// putScan stores s under its Seq and prunes the log to the retention.
+func (db *DB) putScan(tx *bolt.Tx, s *tagd.Scan) error {
+	v, err := encode(s)
+	if err != nil {
+		return err
+	}
+	b := bkt(tx, bucketScans)
+	if err := b.Put(seqKey(s.Seq), v); err != nil {
+		return err
+	}
+	return db.prune(b)
+}
+
+// prune deletes the scans older than the last ScanRetention sequence
+// numbers. After each append that is at most one entry; after the
+// retention was lowered it is everything beyond it, once.
+func (db *DB) prune(b *bolt.Bucket) error {
+	seq := b.Sequence()
+	if seq <= db.retention {
+		return nil
+	}
+	cutoff := seqKey(seq - db.retention) // delete keys <= cutoff
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && string(k) <= string(cutoff); k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
