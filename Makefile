@@ -13,11 +13,13 @@ all: test build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tagd ./cmd/tagd
 
-# Until the appliance lands, run checks a demo SUN URL (AN12196's example,
-# factory all-zero keys) and prints the verdict.
+# DATA is the demo's data directory (the service uses /var/lib/tagd).
+DATA ?= $(CURDIR)/.data
+
+# Runs the appliance on demo data: kiosk and API on http://127.0.0.1:8080/,
+# the Response API over HTTPS on :8443 with a self-signed certificate.
 run: build
-	./bin/tagd verify --meta-key 00000000000000000000000000000000 --file-key 00000000000000000000000000000000 \
-		--param picc=e,mac=c 'https://ntag.nxp.com/424?e=EF963FF7828658A599F3041510671E88&c=94EED9EE65337086'
+	./bin/tagd run --demo --data '$(DATA)'
 
 vet:
 	$(GO) vet ./...

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -266,3 +267,101 @@ func mustUID(t *testing.T, s string) []byte {
 }
 
 var _ = time.Second
+
+// TestIxkioErrors checks the error strings that need data beyond the demo
+// (folder token, the status cascade) and the folder CORS settings, through
+// the real wiring: the data is written to the store of an initialised
+// directory before tagd runs on it.
+func TestIxkioErrors(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := initData(ctx, dir, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	d, err := openData(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := d.openStore(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadDemo(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	token := sha256Sum("s3cretToken")
+	mk := func(folder tagd.Folder, gStatus, bStatus, tStatus tagd.Status, xuid string) {
+		folder.AID = demoAID
+		if err := db.CreateFolder(ctx, &folder); err != nil {
+			t.Fatal(err)
+		}
+		g := &tagd.TagGroup{ID: "g" + xuid, FolderID: folder.ID, Name: "G", Type: tagd.GroupStandard, Status: gStatus, Ruleset: tagd.Ruleset{Default: "Hello {tagname}"}}
+		if err := db.CreateGroup(ctx, g, tagd.Keys{}); err != nil {
+			t.Fatal(err)
+		}
+		b := &tagd.Batch{ID: "b" + xuid, GroupID: g.ID, Name: "B", Status: bStatus}
+		if err := db.CreateBatch(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateTag(ctx, &tagd.Tag{XUID: xuid, AID: demoAID, BatchID: b.ID, Name: "T " + xuid, Status: tStatus}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	on, off, ton, toff := tagd.StatusActive, tagd.StatusInactive, tagd.TagActive, tagd.TagInactive
+	mk(tagd.Folder{ID: "locked", Name: "Locked", Status: on, TokenHash: token[:], CORS: "*"}, on, on, ton, "token001")
+	mk(tagd.Folder{ID: "closed", Name: "Closed", Status: off}, on, on, ton, "folder01")
+	mk(tagd.Folder{ID: "tgoff", Name: "TG", Status: on, CORS: "https://shop.example"}, off, on, ton, "tgroup01")
+	mk(tagd.Folder{ID: "boff", Name: "B", Status: on}, on, off, ton, "batch001")
+	mk(tagd.Folder{ID: "toff", Name: "T", Status: on}, on, on, toff, "tagoff01")
+	mk(tagd.Folder{ID: "all", Name: "All", Status: off}, off, off, toff, "allofff1")
+	db.Close()
+
+	a := startAppliance(t, dir)
+	for _, tc := range []struct {
+		path, header, hval, want, acao string
+	}{
+		{"/v1/t?x=token001", "", "", `{"xuid":"token001","error":"token_invalid"}`, "*"},
+		{"/v1/t?x=token001&r=wrong", "", "", `{"xuid":"token001","error":"token_invalid"}`, "*"},
+		{"/v1/t?x=token001&r=s3cretToken", "", "", `{"xuid":"token001","response":"Hello T token001"}`, "*"},
+		{"/v1/t?x=token001", "X-API-Key", "s3cretToken", `{"xuid":"token001","response":"Hello T token001"}`, "*"},
+		{"/v1/t?x=token001", "X-Api-Key", "s3cretToken", `{"xuid":"token001","response":"Hello T token001"}`, "*"},
+		{"/v1/t?x=token001", "Ixkio-R", "s3cretToken", `{"xuid":"token001","response":"Hello T token001"}`, "*"},
+		{"/v1/t?x=token001", "Ixkio-R", "S3CRETTOKEN", `{"xuid":"token001","error":"token_invalid"}`, "*"},
+		{"/v1/t?x=folder01", "", "", `{"xuid":"folder01","error":"folder_inactive"}`, ""},
+		{"/v1/t?x=tgroup01", "", "", `{"xuid":"tgroup01","error":"tg_inactive"}`, "https://shop.example"},
+		{"/v1/t?x=batch001", "", "", `{"xuid":"batch001","error":"batch_inactive"}`, ""},
+		{"/v1/t?x=tagoff01", "", "", `{"xuid":"tagoff01","error":"tag_inactive"}`, ""},
+		{"/v1/t?x=allofff1", "", "", `{"xuid":"allofff1","error":"folder_inactive"}`, ""}, // the highest level wins
+		{"/v1/t?x=q8w3sbcz", "", "", `{"xuid":"q8w3sbcz","response":"Found"}`, ""},
+	} {
+		req, _ := http.NewRequest("GET", a.base+tc.path, nil)
+		if tc.header != "" {
+			req.Header.Set(tc.header, tc.hval)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != tc.want {
+			t.Errorf("GET %s (%s: %s): %d %s, want %s", tc.path, tc.header, tc.hval, resp.StatusCode, b, tc.want)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != tc.acao {
+			t.Errorf("GET %s: ACAO %q, want %q", tc.path, got, tc.acao)
+		}
+	}
+	// Scan count counts responses, not errors (ixkio.md §2.8, §7 #9).
+	a.get(t, "/v1/t?x=token001&r=s3cretToken")
+	for _, s := range scansOf(t, dir)[:1] {
+		if s.XUID != "token001" || s.ScanCount != 5 {
+			t.Errorf("scan count after 5 responses and 3 errors: %+v", s)
+		}
+	}
+	if strings.Contains(a.logs.String(), "s3cretToken") {
+		t.Errorf("the folder token appears in the log")
+	}
+}
+
+// sha256Sum hashes a token as the store keeps it.
+func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }

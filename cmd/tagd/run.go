@@ -206,10 +206,10 @@ func (c *runCmd) serve(ctx context.Context, logger *slog.Logger, api *httpapi.Se
 			}
 		}()
 	}
-	logger.Info("tagd running", "kiosk", "http://"+c.httpAddr+"/", "lookup", "http://"+c.httpAddr+"/v1/t?x="+demoStdXUID, "https", c.httpsAddr, "admin_socket", sock)
-	fmt.Fprintf(c.out, "tagd is running.\n  kiosk:   http://%s/\n  try:     curl 'http://%s/v1/t?x=%s'\n", c.httpAddr, c.httpAddr, demoStdXUID)
+	logger.Info("tagd running", "http", c.httpAddr, "https", c.httpsAddr, "admin_socket", sock)
+	fmt.Fprintf(c.out, "tagd is running.\n  browser: http://%s/v1/t?x=%s\n  curl:    curl 'http://%s/v1/t?x=%s'\n", c.httpAddr, demoStdXUID, c.httpAddr, demoStdXUID)
 	if c.httpsAddr != "" {
-		fmt.Fprintf(c.out, "  LAN:     https://%s/ (self-signed certificate in %s)\n", c.httpsAddr, filepath.Join(c.cfg.Data, certFile))
+		fmt.Fprintf(c.out, "  LAN:     https://%s/v1/t?x=%s (self-signed certificate in %s)\n", lanAddr(c.httpsAddr), demoStdXUID, filepath.Join(c.cfg.Data, certFile))
 	}
 	if c.ready != nil {
 		close(c.ready)
@@ -259,4 +259,19 @@ func randUint64() uint64 {
 	var b [8]byte
 	rand.Read(b[:])
 	return binary.LittleEndian.Uint64(b[:])
+}
+
+// lanAddr shows a listening address as clients on the LAN would reach it:
+// an unspecified host becomes the machine's host name.
+func lanAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, port)
 }
