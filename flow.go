@@ -97,17 +97,24 @@ func (c *Checker) identify(ctx context.Context, req Request, res *Result) (view 
 	case l.XUID != "":
 		res.Kind = ByXUID
 		view, err = c.Store.FindTag(ctx, Lookup{XUID: l.XUID})
+	case l.CUID != "" && l.AID == "" || l.UID != "" && l.AID == "":
+		// c or u without a is no ixkio lookup; Bolt Card and AN12196 tags
+		// use c for their MAC, so the tap may identify itself.
+		if view, sun, code, err := c.identifySUN(ctx, req); err != nil || code == "" {
+			res.Kind, res.CUID, res.UID = BySUN, "", ""
+			return view, sun, code, err
+		}
+		if l.CUID != "" {
+			res.Kind = ByCUID
+		} else {
+			res.Kind = ByUID
+		}
+		return nil, nil, ErrMissingIdentifier, nil
 	case l.CUID != "":
 		res.Kind = ByCUID
-		if l.AID == "" {
-			return nil, nil, ErrMissingIdentifier, nil
-		}
 		view, err = c.Store.FindTag(ctx, Lookup{AID: l.AID, CUID: l.CUID})
 	case l.UID != "":
 		res.Kind = ByUID
-		if l.AID == "" {
-			return nil, nil, ErrMissingIdentifier, nil
-		}
 		res.UID = strings.ToUpper(l.UID)
 		view, err = c.Store.FindTag(ctx, Lookup{AID: l.AID, UID: res.UID})
 	default:

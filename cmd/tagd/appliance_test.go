@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tagd-nfc/tagd"
+	"github.com/tagd-nfc/tagd/store"
 	"github.com/tagd-nfc/tagd/sun"
 )
 
@@ -222,7 +224,44 @@ func TestNoSecretsInOutput(t *testing.T) {
 	}
 	secret := adminKey[strings.Index(adminKey, ".")+1:]
 	kek, _ := os.ReadFile(filepath.Join(dir, kekFile))
+	// an authentication group with non-trivial keys, and a tag in it
+	meta, file := randomKey(t), randomKey(t)
+	d, err := openData(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := d.openStore(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := loadDemo(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	g := &tagd.TagGroup{ID: "secretg", FolderID: "demo", Name: "Secret", Type: tagd.GroupAuthentication, Status: tagd.StatusActive,
+		Ruleset: tagd.Ruleset{Default: "Fail", Groups: []tagd.RuleGroup{{Response: "Pass", Rules: []tagd.Rule{{Type: tagd.RuleTagAuth, Op: "pass"}}}}},
+		Profile: &tagd.SUNProfile{Mode: "aes", Params: tagd.SUNParams{PICC: "p", MAC: "c"}, MACInput: "empty", FileKeySource: "static", TamperOffset: -1}}
+	if err := db.CreateGroup(ctx, g, tagd.Keys{Meta: meta, File: file}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateBatch(ctx, &tagd.Batch{ID: "sb", GroupID: g.ID, Name: "SB", Status: tagd.StatusActive}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateTag(ctx, &tagd.Tag{XUID: "secret01", AID: demoAID, BatchID: "sb", UID: "04C0FFEE000001", Status: tagd.TagActive}, nil); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, _ := os.ReadFile(filepath.Join(dir, dbFile))
+	if bytes.Contains(raw, meta) || bytes.Contains(raw, file) {
+		t.Fatalf("a key is in the database file in clear")
+	}
 	a := startAppliance(t, dir)
+	se := &sun.Emitter{Mode: sun.ModeAES, MetaKey: meta, FileKey: file, UID: mustUID(t, "04C0FFEE000001"), Rand: zeroReader{}}
+	spicc, _ := se.PICCData(9)
+	smac, _ := se.MAC(9, "")
+	if got := a.get(t, fmt.Sprintf("/v1/t?p=%X&c=%X", spicc, smac)); got != `{"xuid":"secret01","response":"Pass"}` {
+		t.Errorf("tap with the secret keys: %s", got)
+	}
 	// the demo tags use the all-zero factory keys; tap one with them
 	e := &sun.Emitter{Mode: sun.ModeAES, MetaKey: make([]byte, 16), FileKey: make([]byte, 16), UID: mustUID(t, "04A1B2C3D4E501"), Rand: zeroReader{}}
 	var responses []string
@@ -237,7 +276,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 	scansOut, _, _ := runMain("scans", "--data", dir, "--json")
 	a.stop()
 	all := a.stdout.String() + a.logs.String() + strings.Join(responses, "") + scansOut
-	for name, s := range map[string]string{"admin secret": secret, "KEK": strings.TrimSpace(string(kek))} {
+	for name, s := range map[string]string{"admin secret": secret, "KEK": strings.TrimSpace(string(kek)), "meta key": hex.EncodeToString(meta), "file key": hex.EncodeToString(file)} {
 		if strings.Contains(all, s) || strings.Contains(strings.ToLower(all), strings.ToLower(s)) {
 			t.Errorf("%s appears in the output", name)
 		}
@@ -266,8 +305,6 @@ func mustUID(t *testing.T, s string) []byte {
 	return b
 }
 
-var _ = time.Second
-
 // TestIxkioErrors checks the error strings that need data beyond the demo
 // (folder token, the status cascade) and the folder CORS settings, through
 // the real wiring: the data is written to the store of an initialised
@@ -275,20 +312,7 @@ var _ = time.Second
 func TestIxkioErrors(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	if _, err := initData(ctx, dir, time.Now); err != nil {
-		t.Fatal(err)
-	}
-	d, err := openData(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := d.openStore(time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := loadDemo(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := prepareData(t, dir)
 	token := sha256Sum("s3cretToken")
 	mk := func(folder tagd.Folder, gStatus, bStatus, tStatus tagd.Status, xuid string) {
 		folder.AID = demoAID
@@ -365,3 +389,35 @@ func TestIxkioErrors(t *testing.T) {
 
 // sha256Sum hashes a token as the store keeps it.
 func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// prepareData initialises dir, loads the demo data and returns the open
+// store, for a test to add its own data before tagd runs on dir. It
+// returns the admin API key too.
+func prepareData(t *testing.T, dir string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := initData(ctx, dir, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	d, err := openData(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := d.openStore(time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadDemo(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// randomKey returns a random AES-128 key.
+func randomKey(t *testing.T) []byte {
+	k := make([]byte, 16)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
