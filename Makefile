@@ -11,7 +11,7 @@ BENCHTIME ?= 1s
 all: test build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tagd ./cmd/tagd
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tagd ./cmd/tagd
 
 # DATA is the demo's data directory (the service uses /var/lib/tagd).
 DATA ?= $(CURDIR)/.data
