@@ -1,6 +1,9 @@
 package tagd
 
-import "time"
+import (
+	"net/url"
+	"time"
+)
 
 // Request is one check: a lookup on the Response API (GET /v1/t) or a tap
 // read by a reader. Both go through the same flow.
@@ -13,6 +16,10 @@ type Request struct {
 	// request's raw query prefixed by "?"; the SUN parameters and MAC input
 	// are cut from it without re-encoding.
 	RawURL string
+	// TagUID is the UID a reader read from the tag itself (uppercase hex),
+	// used when the URL names no tag (a tag without SUN, or a line reader
+	// that sends only UIDs).
+	TagUID string
 	// Token is the folder API token presented (query r or header), if any.
 	Token    string
 	HasToken bool
@@ -123,4 +130,20 @@ type Checker struct {
 	// {randhex}.
 	Now  func() time.Time
 	Rand func() uint64
+}
+
+// LookupFromURL returns the ixkio identifiers (x, a, c, u) that a tag URL
+// read by a reader carries in its query, for tags encoded with an ixkio
+// API-mode URL. Values are unescaped; a URL that does not parse names no
+// tag.
+func LookupFromURL(raw string) Lookup {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Lookup{}
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Lookup{}
+	}
+	return Lookup{XUID: q.Get("x"), AID: q.Get("a"), CUID: q.Get("c"), UID: q.Get("u")}
 }

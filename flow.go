@@ -119,7 +119,18 @@ func (c *Checker) identify(ctx context.Context, req Request, res *Result) (view 
 		view, err = c.Store.FindTag(ctx, Lookup{AID: l.AID, UID: res.UID})
 	default:
 		res.Kind = BySUN
-		return c.identifySUN(ctx, req)
+		view, sun, code, err := c.identifySUN(ctx, req)
+		if (code == ErrMissingIdentifier || code == ErrUnknownTag) && req.TagUID != "" {
+			// a reader read the tag's UID: a tag without SUN, or a line
+			// reader that sends only UIDs
+			res.Kind, res.UID = ByUID, strings.ToUpper(req.TagUID)
+			view, err = c.Store.FindTagByUID(ctx, res.UID)
+			if code := notFoundCode(err); code != "" {
+				return nil, nil, code, nil
+			}
+			return view, nil, "", err
+		}
+		return view, sun, code, err
 	}
 	if code := notFoundCode(err); code != "" {
 		return nil, nil, code, nil

@@ -45,3 +45,17 @@ func (s *Server) handleScans(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, b)
 }
+
+// handleReaders is GET /api/v1/readers: the status of every reader.
+func (s *Server) handleReaders(w http.ResponseWriter, r *http.Request) {
+	st := []tagd.ReaderStatus{}
+	if s.Readers != nil {
+		st = append(st, s.Readers()...)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}

@@ -55,6 +55,8 @@ type Server struct {
 	Logger *slog.Logger
 	// Scans lists the scan log for the admin API.
 	Scans ScanLister
+	// Readers returns the status of the readers (nil: none).
+	Readers func() []tagd.ReaderStatus
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -88,6 +90,7 @@ func (s *Server) PublicHandler() http.Handler { return s.Handler() }
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/scans", s.handleScans)
+	mux.HandleFunc("GET /api/v1/readers", s.handleReaders)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	return mux
 }
