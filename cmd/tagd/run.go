@@ -58,6 +58,7 @@ func loadConfig(path string) (config, error) {
 type runCmd struct {
 	out, errOut io.Writer
 	cfg         config
+	reader      readerSpec
 	demo        bool
 	now         func() time.Time
 
@@ -100,10 +101,8 @@ func (c *runCmd) parse(args []string) error {
 	if set["https"] {
 		c.cfg.HTTPS = *httpsAddr
 	}
-	switch c.cfg.Reader {
-	case "none", "auto", "":
-	default:
-		return usageErr("--reader: %q is not supported yet (this version has none)", c.cfg.Reader)
+	if c.reader, err = parseReaderSpec(c.cfg.Reader); err != nil {
+		return usageErr("--reader: %v", err)
 	}
 	if c.cfg.HTTP == "" {
 		return usageErr("--http: an address is required (the kiosk and full API listen there)")
@@ -148,8 +147,18 @@ func (c *runCmd) run(ctx context.Context) error {
 		}
 	}
 	checker := &tagd.Checker{Store: db, Verifier: newSUNVerifier(), Now: c.now, Rand: randUint64}
-	api := &httpapi.Server{Checker: checker, Ready: func(ctx context.Context) error { return nil }, Now: c.now, Logger: logger, Scans: db}
-	return c.serve(ctx, logger, api, db)
+	events := &tagd.Events{}
+	api := &httpapi.Server{Checker: checker, Ready: func(ctx context.Context) error { return nil }, Now: c.now, Logger: logger, Scans: db, Readers: events.Readers}
+	rd := &readers{spec: c.reader, demo: c.demo, logger: logger, checker: checker, events: events, db: db, now: c.now, demoGap: 8 * time.Second}
+	rctx, stopReaders := context.WithCancel(ctx)
+	rdone := make(chan error, 1)
+	go func() { rdone <- rd.run(rctx) }()
+	err = c.serve(ctx, logger, api, db)
+	stopReaders()
+	if rerr := <-rdone; err == nil && rerr != nil {
+		err = fmt.Errorf("reader: %w", rerr)
+	}
+	return err
 }
 
 // serve runs the listeners until ctx ends, then shuts them down, letting
