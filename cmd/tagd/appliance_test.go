@@ -44,6 +44,7 @@ func (s *syncBuffer) String() string {
 
 // appliance is a tagd run driven in-process through Main.
 type appliance struct {
+	events        *tagd.Events
 	base, tlsBase string
 	dir           string
 	stdout, logs  *syncBuffer
@@ -71,6 +72,7 @@ func startAppliance(t *testing.T, dir string, args ...string) *appliance {
 		t.Fatalf("tagd run: %v\n%s", err, a.logs.String())
 	}
 	rc := m.cmd.(*runCmd)
+	a.events = rc.events
 	a.base = "http://" + rc.httpAddr
 	if rc.httpsAddr != "" {
 		a.tlsBase = "https://" + rc.httpsAddr

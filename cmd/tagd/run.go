@@ -67,6 +67,7 @@ type runCmd struct {
 	ready     chan struct{}
 	httpAddr  string
 	httpsAddr string
+	events    *tagd.Events
 }
 
 func (c *runCmd) parse(args []string) error {
@@ -148,6 +149,7 @@ func (c *runCmd) run(ctx context.Context) error {
 	}
 	checker := &tagd.Checker{Store: db, Verifier: newSUNVerifier(), Now: c.now, Rand: randUint64}
 	events := &tagd.Events{}
+	c.events = events
 	api := &httpapi.Server{Checker: checker, Ready: func(ctx context.Context) error { return nil }, Now: c.now, Logger: logger, Scans: db, Readers: events.Readers}
 	rd := &readers{spec: c.reader, demo: c.demo, logger: logger, checker: checker, events: events, db: db, now: c.now, demoGap: 8 * time.Second}
 	rctx, stopReaders := context.WithCancel(ctx)
