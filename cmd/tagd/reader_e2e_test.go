@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,4 +167,96 @@ func TestSerialReaderEndToEnd(t *testing.T) {
 	if len(scans) != 10 {
 		t.Errorf("%d scans in the log, want 10 taps: %v", len(scans), sources)
 	}
+}
+
+// timedCard records when the card answered its last APDU: the end of the
+// NDEF read, from which the appliance's own latency is measured.
+type timedCard struct {
+	sim.APDUHandler
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (c *timedCard) APDU(capdu []byte) []byte {
+	r := c.APDUHandler.APDU(capdu)
+	c.mu.Lock()
+	c.last = time.Now()
+	c.mu.Unlock()
+	return r
+}
+
+func (c *timedCard) lastAnswer() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// latencyTaps is how many taps the latency tests measure: 20 by default
+// (CI), TAGD_LATENCY_TAPS for the figures in docs/PERFORMANCE.md.
+func latencyTaps(t *testing.T) int {
+	if s := os.Getenv("TAGD_LATENCY_TAPS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("TAGD_LATENCY_TAPS=%q", s)
+		}
+		return n
+	}
+	return 20
+}
+
+// percentiles returns p50, p99 and max of ds.
+func percentiles(ds []time.Duration) (p50, p99, max time.Duration) {
+	s := append([]time.Duration(nil), ds...)
+	slices.Sort(s)
+	at := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return at(0.50), at(0.99), s[len(s)-1]
+}
+
+// TestSerialTapLatency measures, over the real pty and PN532 protocol,
+// the time from the card's last answer (the end of the NDEF read) to the
+// verdict on the event stream: what the appliance adds on top of the
+// reader's own APDU time (decoding, SUN check, durable write, publish).
+func TestSerialTapLatency(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end reader test")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pair, err := serial.StartPTYPair(ctx, t.TempDir())
+	if errors.Is(err, serial.ErrNoSocat) {
+		t.Skip("socat is not installed (apt-get install socat): the serial path cannot be tested here")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Stop()
+	pn := sim.NewPN532()
+	port, err := serial.Open(pair.SimPath, 115200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go pn.Serve(ctx, port)
+	a := startAppliance(t, t.TempDir(), "--reader", "serial:"+pair.HostPath)
+	w := a.watch(t)
+	w.waitReader(10*time.Second, tagd.ReaderReady)
+	cards := []*timedCard{{APDUHandler: demoCard(t, demoSimTags()[6].UID, 0)}, {APDUHandler: demoCard(t, demoSimTags()[7].UID, 0)}}
+	var adds, totals []time.Duration
+	n := latencyTaps(t)
+	for i := 0; i < n; i++ {
+		c := cards[i%2]
+		start := time.Now()
+		pn.Present(c)
+		r := w.nextTap(10 * time.Second)
+		got := time.Now()
+		if r == nil || r.Auth != "pass" {
+			t.Fatalf("tap %d: %+v", i, r)
+		}
+		adds = append(adds, got.Sub(c.lastAnswer()))
+		totals = append(totals, got.Sub(start))
+		pn.Remove()
+		w.waitReader(10*time.Second, tagd.ReaderReady)
+	}
+	p50, p99, mx := percentiles(adds)
+	t50, t99, _ := percentiles(totals)
+	t.Logf("serial/PN532 over a pty, %d taps: appliance adds p50 %v p99 %v max %v (card's last answer → verdict on the event stream); whole tap p50 %v p99 %v (present → verdict)", n, p50, p99, mx, t50, t99)
 }
