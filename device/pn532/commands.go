@@ -44,7 +44,10 @@ const (
 // Firmware is GetFirmwareVersion's answer: IC 0x32 for a PN532, the
 // firmware version and revision, and the supported-protocols bit field.
 type Firmware struct {
-	IC, Version, Revision, Support byte
+	IC       byte // 0x32 for a PN532
+	Version  byte // firmware version
+	Revision byte // firmware revision
+	Support  byte // supported protocols: bit 0 ISO/IEC 14443 A, 1 B, 2 ISO 18092
 }
 
 // String formats the firmware as "PN5xx v1.6 (support 07)".

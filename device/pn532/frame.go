@@ -59,9 +59,9 @@ func (k FrameKind) String() string {
 // the PD bytes (command or response code first); the other kinds carry no
 // data.
 type Frame struct {
-	Kind FrameKind
-	TFI  byte
-	Data []byte
+	Kind FrameKind // data, ACK, NACK or error
+	TFI  byte      // D4 (host → PN532) or D5 (PN532 → host); KindData only
+	Data []byte    // PD0…PDn, the command or response code first; KindData only
 }
 
 // Fixed frames, preamble and postamble included.

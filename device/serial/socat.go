@@ -21,9 +21,10 @@ var ErrNoSocat = errors.New("serial: socat not found")
 // between the appliance (HostPath) and a simulated reader (SimPath), for
 // tests and demos (research/readers.md §3.2).
 type PTYPair struct {
-	HostPath, SimPath string
-	cmd               *exec.Cmd
-	exited            chan struct{}
+	HostPath string // DIR/host: the appliance's end
+	SimPath  string // DIR/sim: the simulated reader's end
+	cmd      *exec.Cmd
+	exited   chan struct{}
 }
 
 // StartPTYPair starts `socat -d -d pty,raw,echo=0,link=DIR/host

@@ -28,8 +28,8 @@ type Type2Tag interface {
 // Type2Memory is a Type 2 tag as a byte image: pages of 4 bytes from page
 // 0 (UID, lock bytes, CC at page 3, user data from page 4).
 type Type2Memory struct {
-	ID  []byte
-	Mem []byte
+	ID  []byte // the 7-byte UID
+	Mem []byte // the memory image from page 0
 }
 
 // UID returns ID.

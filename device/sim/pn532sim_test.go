@@ -109,7 +109,10 @@ func (r *pn532Rig) tap(ctx context.Context, card APDUHandler) (url string, read,
 	if !bytes.Equal(c.UID(), card.UID()) || c.Type() != device.Type4 {
 		return "", 0, 0, errors.New("wrong card")
 	}
-	url, err = device.ReadURI(ctx, c)
+	msg, err := device.ReadType4(ctx, c)
+	if err == nil {
+		url, err = device.FirstURI(msg)
+	}
 	read = time.Since(start)
 	r.sim.Remove()
 	start = time.Now()
