@@ -88,6 +88,8 @@ type readers struct {
 	db      *store.DB
 	now     func() time.Time
 	demoGap time.Duration // pause between demo taps (default 8 s)
+	// noDemoTaps keeps the simulated reader quiet under --demo.
+	noDemoTaps bool
 
 	loop *device.Loop
 	sim  *sim.Reader // the simulated reader, when kind is sim
@@ -146,7 +148,7 @@ func (r *readers) run(ctx context.Context) error {
 			r.events.Publish(tagd.Event{Kind: tagd.EventReader, Time: r.now(), Reader: &st})
 		}}
 	demoDone := make(chan error, 1)
-	if r.sim != nil && r.demo {
+	if r.sim != nil && r.demo && !r.noDemoTaps {
 		cards, err := r.demoCards(ctx)
 		if err != nil {
 			return err

@@ -21,6 +21,7 @@ import (
 	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/httpapi"
 	"github.com/tagd-nfc/tagd/store"
+	"github.com/tagd-nfc/tagd/ui"
 )
 
 // defaultDataDir is where the service keeps its state.
@@ -36,7 +37,34 @@ type config struct {
 	// the self-signed one of the data directory.
 	TLSCert string `json:"tls_cert"`
 	TLSKey  string `json:"tls_key"`
+	// IdleAfter is how long the kiosk shows a verdict (default 6s); Lang
+	// the kiosk's language (en, fr, de).
+	IdleAfter duration `json:"idle_after"`
+	Lang      string   `json:"lang"`
+	// DemoTaps is "off" to keep the simulated reader quiet under --demo
+	// (tests present their own cards).
+	DemoTaps string `json:"demo_taps"`
 }
+
+// duration is a time.Duration written as "6s" in the config file.
+type duration time.Duration
+
+// UnmarshalJSON parses a duration string.
+func (d *duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = duration(v)
+	return nil
+}
+
+// Duration returns the value as a time.Duration.
+func (d duration) Duration() time.Duration { return time.Duration(d) }
 
 // loadConfig reads a config file; "" gives the defaults.
 func loadConfig(path string) (config, error) {
@@ -68,6 +96,19 @@ type runCmd struct {
 	httpAddr  string
 	httpsAddr string
 	events    *tagd.Events
+	kiosk     *ui.Server
+}
+
+// loopbackHandler serves the kiosk page (/, /assets/, /ws) and the API on
+// the loopback listener.
+func (c *runCmd) loopbackHandler(api *httpapi.Server) http.Handler {
+	mux := http.NewServeMux()
+	h := api.Handler()
+	for _, p := range []string{"/v1/", "/k", "/healthz", "/readyz"} {
+		mux.Handle(p, h)
+	}
+	mux.Handle("/", c.kiosk.Handler())
+	return mux
 }
 
 func (c *runCmd) parse(args []string) error {
@@ -151,7 +192,10 @@ func (c *runCmd) run(ctx context.Context) error {
 	events := &tagd.Events{}
 	c.events = events
 	api := &httpapi.Server{Checker: checker, Ready: func(ctx context.Context) error { return nil }, Now: c.now, Logger: logger, Scans: db, Readers: events.Readers}
-	rd := &readers{spec: c.reader, demo: c.demo, logger: logger, checker: checker, events: events, db: db, now: c.now, demoGap: 8 * time.Second}
+	kiosk := &ui.Server{Events: events, Now: c.now, Logger: logger, IdleAfter: c.cfg.IdleAfter.Duration(), Lang: c.cfg.Lang}
+	defer kiosk.Close()
+	c.kiosk = kiosk
+	rd := &readers{spec: c.reader, demo: c.demo, logger: logger, checker: checker, events: events, db: db, now: c.now, demoGap: 8 * time.Second, noDemoTaps: c.cfg.DemoTaps == "off"}
 	rctx, stopReaders := context.WithCancel(ctx)
 	rdone := make(chan error, 1)
 	go func() { rdone <- rd.run(rctx) }()
@@ -179,7 +223,7 @@ func (c *runCmd) serve(ctx context.Context, logger *slog.Logger, api *httpapi.Se
 	}
 	listeners = append(listeners, hl)
 	c.httpAddr = hl.Addr().String()
-	servers = append(servers, api.NewHTTPServer(api.Handler()))
+	servers = append(servers, api.NewHTTPServer(c.loopbackHandler(api)))
 	if c.cfg.HTTPS != "" {
 		tc, err := c.tlsConfig()
 		if err != nil {
@@ -218,7 +262,7 @@ func (c *runCmd) serve(ctx context.Context, logger *slog.Logger, api *httpapi.Se
 		}()
 	}
 	logger.Info("tagd running", "http", c.httpAddr, "https", c.httpsAddr, "admin_socket", sock)
-	fmt.Fprintf(c.out, "tagd is running.\n  browser: http://%s/v1/t?x=%s\n  curl:    curl 'http://%s/v1/t?x=%s'\n", c.httpAddr, demoStdXUID, c.httpAddr, demoStdXUID)
+	fmt.Fprintf(c.out, "tagd is running.\n  kiosk:   http://%s/\n  curl:    curl 'http://%s/v1/t?x=%s'\n", c.httpAddr, c.httpAddr, demoStdXUID)
 	if c.httpsAddr != "" {
 		fmt.Fprintf(c.out, "  LAN:     https://%s/v1/t?x=%s (self-signed certificate in %s)\n", lanAddr(c.httpsAddr), demoStdXUID, filepath.Join(c.cfg.Data, certFile))
 	}
@@ -232,6 +276,9 @@ func (c *runCmd) serve(ctx context.Context, logger *slog.Logger, api *httpapi.Se
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if c.kiosk != nil {
+		c.kiosk.Close() // websockets are hijacked: Shutdown does not wait for them
+	}
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil && serveErr == nil {
 			serveErr = err
