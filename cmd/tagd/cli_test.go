@@ -16,6 +16,14 @@ import (
 var tagdBin string
 
 func TestMain(m *testing.M) {
+	// A test re-run inside a network namespace (device/pcsc/pcsctest)
+	// inherits the binary its outer process built.
+	if bin := os.Getenv("TAGD_TEST_BIN"); bin != "" {
+		if _, err := os.Stat(bin); err == nil {
+			tagdBin = bin
+			os.Exit(m.Run())
+		}
+	}
 	dir, err := os.MkdirTemp("", "tagd-cli-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -26,6 +34,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "building tagd: %v\n%s", err, out)
 		os.Exit(1)
 	}
+	os.Setenv("TAGD_TEST_BIN", tagdBin)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

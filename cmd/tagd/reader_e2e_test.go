@@ -21,11 +21,17 @@ import (
 type tapWatcher struct {
 	t   *testing.T
 	sub *tagd.Subscription
+	a   *appliance
+	// at is when nextTap received its tap.
+	at time.Time
 }
+
+// logs returns the appliance's log so far.
+func (w *tapWatcher) logs() string { return w.a.logs.String() }
 
 // watch subscribes to the running appliance's events.
 func (a *appliance) watch(t *testing.T) *tapWatcher {
-	w := &tapWatcher{t: t, sub: a.events.Subscribe(256)}
+	w := &tapWatcher{t: t, sub: a.events.Subscribe(256), a: a}
 	t.Cleanup(w.sub.Close)
 	return w
 }
@@ -39,6 +45,7 @@ func (w *tapWatcher) nextTap(d time.Duration) *tagd.Result {
 		select {
 		case ev := <-w.sub.C:
 			if ev.Kind == tagd.EventTap {
+				w.at = time.Now()
 				return ev.Result
 			}
 		case <-deadline.C:

@@ -115,7 +115,7 @@ func (c *runCmd) parse(args []string) error {
 	fs := newFlagSet("run")
 	cfgPath := fs.String("config", "", "config file (JSON)")
 	data := fs.String("data", "", "data directory (default: the config's, else "+defaultDataDir+")")
-	reader := fs.String("reader", "", "auto|pcsc[:NAME]|serial:DEV|sim|none")
+	reader := fs.String("reader", "", "auto|pcsc[:NAME]|serial:DEV[,line][,baud=N]|sim|none (default auto)")
 	httpAddr := fs.String("http", "", "loopback HTTP address: kiosk and full API (default 127.0.0.1:8080)")
 	httpsAddr := fs.String("https", "", `HTTPS address on the LAN (default :8443; "" disables)`)
 	fs.BoolVar(&c.demo, "demo", false, "load the demo data into an empty data directory")

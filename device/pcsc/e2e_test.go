@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/device"
 	"github.com/tagd-nfc/tagd/device/pcsc"
 	"github.com/tagd-nfc/tagd/device/pcsc/pcsctest"
@@ -190,6 +192,116 @@ func TestE2E_PCSC(t *testing.T) {
 		nextTap(t)
 	})
 
+	// pcscd up without readers (the reader unplugged), then with them.
+	t.Run("NoReader", func(t *testing.T) {
+		pcscd.RestartWithoutReaders(t)
+		_, err := r.NextCard(ctx)
+		if !strings.Contains(fmt.Sprint(err), "no reader is connected") {
+			// The first call after a pcscd restart finds its PC/SC
+			// context dead; the next one has a new context.
+			t.Logf("NextCard after the restart: %v", err)
+			if !errors.Is(err, device.ErrReaderAbsent) {
+				t.Fatalf("NextCard after a pcscd restart: %v, want ErrReaderAbsent", err)
+			}
+			_, err = r.NextCard(ctx)
+		}
+		if !errors.Is(err, device.ErrReaderAbsent) || !strings.Contains(fmt.Sprint(err), "no reader is connected") {
+			t.Fatalf("NextCard without readers: %v, want no reader is connected", err)
+		}
+		t.Logf("NextCard without readers: %v", err)
+		pcscd.Restart(t)
+		other, err := pcsc.Open(pcsc.Options{Name: "ACR122"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		_, err = other.NextCard(ctx)
+		if !errors.Is(err, device.ErrReaderAbsent) || !strings.Contains(err.Error(), `no reader name contains "ACR122"`) {
+			t.Fatalf("NextCard for a reader that is not there: %v", err)
+		}
+		t.Logf("NextCard for a reader that is not there: %v", err)
+		// r's context belonged to the pcscd without readers: the first
+		// call reports it lost, the next one recovers.
+		if _, err := r.NextCard(ctx); !errors.Is(err, device.ErrReaderAbsent) {
+			t.Fatalf("first NextCard after a pcscd restart: %v, want ErrReaderAbsent", err)
+		}
+		nextTap(t)
+	})
+
+	// The Reader under its real consumer, device.Loop: statuses, taps,
+	// pcscd killed and back.
+	t.Run("Loop", func(t *testing.T) {
+		lr, err := pcsc.Open(pcsc.Options{Name: pcsctest.ReaderName, Logger: logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lr.Close()
+		taps := make(chan device.Tap, 4)
+		statuses := make(chan tagd.ReaderStatus, 256)
+		loop := &device.Loop{
+			Driver:   lr,
+			OnTap:    func(_ context.Context, tp device.Tap) { taps <- tp },
+			OnStatus: func(st tagd.ReaderStatus) { statuses <- st },
+			Backoff:  func(int) time.Duration { return 50 * time.Millisecond },
+			Debounce: -1, // the same tag is tapped again at once here
+			Logger:   logger,
+		}
+		lctx, lcancel := context.WithCancel(ctx)
+		ran := make(chan error, 1)
+		go func() { ran <- loop.Run(lctx) }()
+		defer func() {
+			lcancel()
+			if err := <-ran; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		}()
+		waitStatus := func(want tagd.ReaderState) tagd.ReaderStatus {
+			t.Helper()
+			guard := time.NewTimer(20 * time.Second) // a hung loop, not a synchronisation
+			defer guard.Stop()
+			for {
+				select {
+				case st := <-statuses:
+					t.Logf("status %s %q", st.State, st.Detail)
+					if st.State == want {
+						return st
+					}
+				case <-guard.C:
+					t.Fatalf("no status %q", want)
+				}
+			}
+		}
+		loopTap := func() {
+			t.Helper()
+			v := insert(ctx, t, card)
+			tp := <-taps
+			if ctr := verifySUN(t, tp.URL); ctr <= lastCtr {
+				t.Errorf("counter %d after %d", ctr, lastCtr)
+			} else {
+				lastCtr = ctr
+			}
+			if tp.UID != strings.ToUpper(hex.EncodeToString(e2eUID)) || tp.Reader != lr.Name() {
+				t.Errorf("tap %+v", tp)
+			}
+			v.Close()
+			waitStatus(tagd.ReaderReady) // Release saw the tag leave
+		}
+		waitStatus(tagd.ReaderReady)
+		loopTap()
+		pcscd.Kill(t)
+		if st := waitStatus(tagd.ReaderAbsent); !strings.Contains(st.Detail, "pcscd") {
+			t.Errorf("absent status detail %q does not name pcscd", st.Detail)
+		}
+		pcscd.Restart(t)
+		waitStatus(tagd.ReaderReady)
+		loopTap()
+		// r sat idle with a context of the killed pcscd: its first call
+		// reports that, the next one recovers.
+		if _, err := r.NextCard(ctx); !errors.Is(err, device.ErrReaderAbsent) {
+			t.Fatalf("first NextCard after a pcscd restart: %v, want ErrReaderAbsent", err)
+		}
+	})
+
 	// SCardTransmit round trips through pcscd and vpcd, with the tag held.
 	t.Run("APDURoundTrip", func(t *testing.T) {
 		v := insert(ctx, t, card)
@@ -245,7 +357,11 @@ func TestE2E_PCSC(t *testing.T) {
 			_, err := r2.NextCard(ctx)
 			errc <- err
 		}()
-		<-waiting
+		select {
+		case <-waiting:
+		case err := <-errc:
+			t.Fatalf("NextCard returned before it waited: %v", err)
+		}
 		start := time.Now()
 		r2.Close()
 		if err := <-errc; !errors.Is(err, pcsc.ErrClosed) {
@@ -253,7 +369,8 @@ func TestE2E_PCSC(t *testing.T) {
 		}
 		took := time.Since(start)
 		t.Logf("NextCard returned %v after Close", took.Round(time.Microsecond))
-		if took > 2*time.Second {
+		// Well below pollTimeout (1 s): SCardCancel ended the wait.
+		if took > 500*time.Millisecond {
 			t.Errorf("NextCard returned %v after Close", took)
 		}
 		if got := r2.ReaderName(); got != pcsctest.ReaderName {
@@ -276,13 +393,21 @@ func TestE2E_PCSC(t *testing.T) {
 			_, err := r.NextCard(cctx)
 			errc <- err
 		}()
-		<-waiting
+		select {
+		case <-waiting:
+		case err := <-errc:
+			t.Fatalf("NextCard returned before it waited: %v", err)
+		}
 		start := time.Now()
 		ccancel()
 		if err := <-errc; !errors.Is(err, context.Canceled) {
 			t.Fatalf("NextCard after cancel: %v, want context.Canceled", err)
 		}
-		t.Logf("NextCard returned %v after cancel", time.Since(start).Round(time.Microsecond))
+		took := time.Since(start)
+		t.Logf("NextCard returned %v after cancel", took.Round(time.Microsecond))
+		if took > 500*time.Millisecond {
+			t.Errorf("NextCard returned %v after cancel", took)
+		}
 		nextTap(t) // the Reader is still usable
 	})
 }

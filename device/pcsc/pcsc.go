@@ -16,7 +16,10 @@
 //     (pcsc-lite 1.9.9 misses readers plugged between two calls);
 //   - SCARD_E_UNKNOWN_READER / SCARD_E_READER_UNAVAILABLE mean the reader
 //     was unplugged; SCARD_E_NO_SERVICE, SCARD_E_SERVICE_STOPPED,
-//     SCARD_F_COMM_ERROR and SCARD_E_INVALID_HANDLE mean pcscd is gone;
+//     SCARD_F_COMM_ERROR, SCARD_E_INVALID_HANDLE and
+//     SCARD_W_SECURITY_VIOLATION (libpcsclite's word for a connection
+//     reset, which a SIGKILLed pcscd causes as often as COMM_ERROR) mean
+//     pcscd is gone;
 //   - a mute tag (no ATR) is not a tap.
 //
 // Errors are *Error values that say what happened in plain words.
@@ -42,9 +45,12 @@ const pnpReader = `\\?PnP?\Notification`
 
 // pollTimeout bounds one SCardGetStatusChange. On each timeout the reader
 // list is read again, which catches readers that pcsc-lite 1.9.9's PnP
-// notification missed; it also bounds how late a Close or a context
-// cancellation that raced with the start of the call is noticed.
+// notification missed.
 const pollTimeout = time.Second
+
+// cancelRetry is how often a cancel is repeated until the wait it ends
+// has returned.
+const cancelRetry = 10 * time.Millisecond
 
 // Options configure a Reader. The zero value uses the first
 // contactless-looking reader, discards logs and uses time.Now.
@@ -82,7 +88,8 @@ type Reader struct {
 	// states[0] is the PnP entry; states[1], when present, the reader.
 	states []scard.ReaderState
 
-	waitHook func() // tests: called before each SCardGetStatusChange
+	cancelWait func() // cancels the running SCardGetStatusChange, if any (under mu)
+	waitHook   func() // tests: called before each SCardGetStatusChange
 }
 
 var _ device.Driver = (*Reader)(nil)
@@ -127,8 +134,8 @@ func (r *Reader) ReaderName() string {
 }
 
 // Close releases the PC/SC context. A blocked NextCard or Release returns
-// ErrClosed at once (SCardCancel), or, if Close raced with the start of
-// its SCardGetStatusChange, within pollTimeout. Close waits for nothing.
+// ErrClosed at once (SCardCancel); a running Transmit finishes first.
+// Close waits for neither.
 func (r *Reader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -136,10 +143,12 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.closed = true
+	if r.cancelWait != nil {
+		go r.cancelWait()
+	}
 	if r.sc == nil {
 		return nil
 	}
-	_ = r.sc.Cancel()
 	if !r.busy {
 		// Otherwise the busy method releases it on its way out, so that
 		// no call uses a released context.
@@ -255,6 +264,12 @@ func (r *Reader) Release(ctx context.Context, dc device.Card) error {
 		return nil // a new context or another reader: this tag is history
 	}
 	for {
+		if r.isClosed() {
+			return ErrClosed
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		err := r.waitChange(ctx, sc)
 		switch {
 		case err == nil:
@@ -327,11 +342,15 @@ func (r *Reader) isClosed() bool {
 	return r.closed
 }
 
-// context returns the PC/SC context, establishing one if needed.
+// context returns the PC/SC context, establishing one if needed, or
+// ErrClosed after Close.
 func (r *Reader) context() (*scard.Context, error) {
 	r.mu.Lock()
-	sc := r.sc
+	sc, closed := r.sc, r.closed
 	r.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
 	if sc != nil {
 		return sc, nil
 	}
@@ -377,12 +396,41 @@ func (r *Reader) drop(sc *scard.Context) {
 	r.log.Warn("disconnected from pcscd")
 }
 
-// waitChange runs one SCardGetStatusChange on r.states; a cancelled ctx
-// cancels it (SCardCancel is the one PC/SC call meant for another
-// goroutine).
+// waitChange runs one SCardGetStatusChange on r.states. When ctx ends or
+// Close is called meanwhile, SCardCancel (the one PC/SC call meant for
+// another goroutine) ends it. libpcsclite ignores SCardCancel until the
+// wait is registered with pcscd, so the cancel is repeated every
+// cancelRetry until the call has returned; a cancel that lands in the
+// next call makes it return SCARD_E_CANCELLED, which the callers retry.
 func (r *Reader) waitChange(ctx context.Context, sc *scard.Context) error {
-	stop := context.AfterFunc(ctx, func() { _ = sc.Cancel() })
+	done := make(chan struct{})
+	defer close(done)
+	cancel := func() {
+		t := time.NewTicker(cancelRetry)
+		defer t.Stop()
+		for {
+			_ = sc.Cancel()
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}
+	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return scard.ErrCancelled
+	}
+	r.cancelWait = cancel
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.cancelWait = nil
+		r.mu.Unlock()
+	}()
 	if r.waitHook != nil {
 		r.waitHook()
 	}

@@ -25,7 +25,7 @@ type recCard struct {
 	apdu   func(c []byte) []byte // nil: answer 90 00
 }
 
-var testATR = []byte{0x3B, 0x81, 0x80, 0x01, 0x80, 0x80}
+var vpcdTestATR = []byte{0x3B, 0x81, 0x80, 0x01, 0x80, 0x80}
 
 func (c *recCard) log(e string) {
 	c.mu.Lock()
@@ -47,7 +47,7 @@ func (c *recCard) Power(on bool) {
 	}
 }
 
-func (c *recCard) ATR() []byte { c.log("atr"); return testATR }
+func (c *recCard) ATR() []byte { c.log("atr"); return vpcdTestATR }
 
 func (c *recCard) UID() []byte { return []byte{0x04, 1, 2, 3, 4, 5, 6} }
 
@@ -145,8 +145,8 @@ func TestVPCD_Protocol(t *testing.T) {
 
 	f.send([]byte{0x01}, false) // power on: no answer
 	f.send([]byte{0x04}, true)  // get ATR
-	if got := f.mustRecv(); !bytes.Equal(got, testATR) {
-		t.Fatalf("ATR = % X, want % X", got, testATR)
+	if got := f.mustRecv(); !bytes.Equal(got, vpcdTestATR) {
+		t.Fatalf("ATR = % X, want % X", got, vpcdTestATR)
 	}
 	f.send([]byte{0xFF, 0xCA, 0x00, 0x00, 0x00}, true)
 	if got, want := f.mustRecv(), []byte{0x04, 1, 2, 3, 4, 5, 6, 0x90, 0x00}; !bytes.Equal(got, want) {
@@ -164,8 +164,8 @@ func TestVPCD_Protocol(t *testing.T) {
 	f.send([]byte{0x02}, false) // reset: off, on; no answer
 	f.send([]byte{0x00}, false) // power off: no answer
 	f.send([]byte{0x04}, false) // the ATR answer orders the events above
-	if got := f.mustRecv(); !bytes.Equal(got, testATR) {
-		t.Fatalf("ATR = % X, want % X", got, testATR)
+	if got := f.mustRecv(); !bytes.Equal(got, vpcdTestATR) {
+		t.Fatalf("ATR = % X, want % X", got, vpcdTestATR)
 	}
 	want := []string{"on", "atr", "apdu ffca000000", "apdu " + hex.EncodeToString(long), "off", "on", "off", "atr"}
 	if got := card.Events(); !slices.Equal(got, want) {

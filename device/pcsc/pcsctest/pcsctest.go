@@ -43,6 +43,23 @@
 // process, which then does the real work. Code before EnterNetns runs in
 // both; keep it out. Set TAGD_PCSCD_DEBUG=1 to run pcscd with -d (debug
 // log); the log is printed when the test fails.
+//
+// Things to know when writing such a test:
+//   - Only loopback exists inside: no module downloads. Build helper
+//     binaries (e.g. tagd itself) in the outer process and hand them over
+//     in the environment, which the inner process inherits:
+//     if !pcsctest.InNetns() { build; t.Setenv("TAGD_BIN", path) } before
+//     EnterNetns.
+//   - A card is present while its sim.ConnectVPCD connection is up; pcscd
+//     polls vpcd every 400 ms, so order steps by what the reader reports
+//     (a tap seen, Release returned), not by sleeping; hold a card until
+//     its tap was seen.
+//   - After Kill and Restart every PC/SC context of the old pcscd is
+//     dead: a pcsc.Reader's next call fails (an error wrapping
+//     device.ErrReaderAbsent), the call after recovers; vpcd cards see
+//     sim.ErrVPCDHangup and must connect again.
+//   - RestartWithoutReaders runs pcscd with no reader at all (the reader
+//     unplugged); Restart brings the two vpcd readers back.
 package pcsctest
 
 import (
@@ -207,10 +224,11 @@ func pcscdPath() string {
 
 // PCSCD is a pcscd that a test started in its namespaces.
 type PCSCD struct {
-	logPath string
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when cmd has exited
-	waitErr error         // cmd.Wait's result, once exited is closed
+	logPath   string
+	emptyConf string // an empty reader configuration directory
+	cmd       *exec.Cmd
+	exited    chan struct{} // closed when cmd has exited
+	waitErr   error         // cmd.Wait's result, once exited is closed
 }
 
 // StartPCSCD starts `pcscd -f -a` (foreground, APDU log) inside the
@@ -229,7 +247,7 @@ func StartPCSCD(t *testing.T) *PCSCD {
 			t.Logf("pcscd log (%s):\n%s", p.logPath, tail(p.Log(), 200))
 		}
 	})
-	p.start(t)
+	p.start(t, false)
 	return p
 }
 
@@ -251,7 +269,16 @@ func (p *PCSCD) Kill(t *testing.T) {
 func (p *PCSCD) Restart(t *testing.T) {
 	t.Helper()
 	p.Kill(t)
-	p.start(t)
+	p.start(t, false)
+}
+
+// RestartWithoutReaders starts pcscd again (killing it first if it runs)
+// with an empty reader configuration: pcscd runs but has no reader, as
+// when the reader is unplugged. Restart brings the vpcd readers back.
+func (p *PCSCD) RestartWithoutReaders(t *testing.T) {
+	t.Helper()
+	p.Kill(t)
+	p.start(t, true)
 }
 
 // Pid returns the process id of the running pcscd, 0 when none runs.
@@ -271,7 +298,8 @@ func (p *PCSCD) Log() string {
 	return string(b)
 }
 
-func (p *PCSCD) start(t *testing.T) {
+// start starts pcscd, with vpcd's readers or with none.
+func (p *PCSCD) start(t *testing.T, noReaders bool) {
 	t.Helper()
 	// A killed pcscd leaves its socket and pid file behind; this
 	// /run/pcscd is the test's own tmpfs, so clear them.
@@ -286,6 +314,12 @@ func (p *PCSCD) start(t *testing.T) {
 	args := []string{"-f", "-a"}
 	if os.Getenv("TAGD_PCSCD_DEBUG") == "1" {
 		args = append(args, "-d")
+	}
+	if noReaders {
+		if p.emptyConf == "" {
+			p.emptyConf = t.TempDir()
+		}
+		args = append(args, "-c", p.emptyConf) // instead of /etc/reader.conf.d
 	}
 	cmd := exec.Command(pcscdPath(), args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -303,12 +337,13 @@ func (p *PCSCD) start(t *testing.T) {
 	}()
 	// pcscd has no readiness notification outside systemd, so poll for
 	// the two things a test needs, with a deadline: its socket accepting
-	// connections, and vpcd's listener for slot 0.
+	// connections, and vpcd's listener for slot 0 (which also means that
+	// pcscd has its readers: it starts them before it opens its socket).
 	deadline := time.Now().Add(startTimeout)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if socketReady() && listening(VPCDAddr) {
+		if socketReady() && (noReaders || listening(VPCDAddr)) {
 			return
 		}
 		select {
