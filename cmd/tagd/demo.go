@@ -22,14 +22,21 @@ const (
 	demoAuthGroupID = "authentication"
 )
 
+// demoSimTagCount is the number of demo simulation tags: enough for 16
+// load-test clients with two tags each.
+const demoSimTagCount = 32
+
 // demoSimTags are the further authentication tags that the simulated card
-// taps with genuine SUN messages (factory all-zero keys).
+// and the load generator (cmd/tagd-load) tap with genuine SUN messages
+// (factory all-zero keys): demo0001 … demo0032 with UIDs 04A1B2C3D4E501 …
+// 04A1B2C3D4E520.
 func demoSimTags() []tagd.Tag {
-	return []tagd.Tag{
-		{XUID: "demo0001", UID: "04A1B2C3D4E501", Name: "Demo bottle 1"},
-		{XUID: "demo0002", UID: "04A1B2C3D4E502", Name: "Demo bottle 2"},
-		{XUID: "demo0003", UID: "04A1B2C3D4E503", Name: "Demo bottle 3"},
+	tags := make([]tagd.Tag, demoSimTagCount)
+	for i := range tags {
+		n := i + 1
+		tags[i] = tagd.Tag{XUID: fmt.Sprintf("demo%04d", n), UID: fmt.Sprintf("04A1B2C3D4E5%02X", n), Name: fmt.Sprintf("Demo bottle %d", n)}
 	}
+	return tags
 }
 
 // loadDemo fills an empty store with the demo data; it does nothing when
