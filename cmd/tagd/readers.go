@@ -22,9 +22,18 @@ import (
 	"github.com/tagd-nfc/tagd/sun"
 )
 
-// pcscdSocket is where pcscd listens; its presence tells auto that PC/SC
-// is available.
+// pcscdSocket is where pcscd listens.
 const pcscdSocket = "/run/pcscd/pcscd.comm"
+
+// hasPCSCReader reports whether pcscd is there with a reader. Asking
+// pcscd starts it when it is socket-activated, so the socket is checked
+// first.
+func (r *readers) hasPCSCReader() bool {
+	if _, err := os.Stat(pcscdSocket); err != nil {
+		return false
+	}
+	return pcsc.HasReader(r.spec.name)
+}
 
 // readerSpec is a parsed --reader value.
 type readerSpec struct {
@@ -95,14 +104,14 @@ type readers struct {
 	sim  *sim.Reader // the simulated reader, when kind is sim
 }
 
-// open builds the driver for the spec. auto uses PC/SC when pcscd is
-// there, else the simulated reader with demo taps under --demo, else
-// PC/SC anyway (the loop retries until pcscd starts).
+// open builds the driver for the spec. auto uses PC/SC when pcscd has a
+// reader, else, under --demo, the simulated reader with demo taps, else
+// PC/SC anyway (the loop retries until pcscd and a reader appear).
 func (r *readers) open(ctx context.Context) (device.Driver, device.LineSource, error) {
 	kind := r.spec.kind
 	if kind == "auto" {
 		kind = "pcsc"
-		if _, err := os.Stat(pcscdSocket); err != nil && r.demo {
+		if r.demo && !r.hasPCSCReader() {
 			kind = "sim"
 		}
 	}
