@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tagd-nfc/tagd"
@@ -51,6 +52,10 @@ type DB struct {
 	retention uint64
 	// commits queues the RecordTap and AppendScan writes for group commit.
 	commits committer
+	// groupGen counts group and group-key writes; profiles caches
+	// SUNProfiles for one generation.
+	groupGen atomic.Uint64
+	profiles atomic.Pointer[profileCache]
 }
 
 // Open opens (creating if needed) the database at path with mode 0600,
@@ -99,12 +104,14 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	db.startCommitter()
 	return db, nil
 }
 
 // Close closes the database. Calls in flight finish first; calls after
 // Close fail.
 func (db *DB) Close() error {
+	db.stopCommitter()
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -129,12 +136,11 @@ func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 
 // groupCommit runs fn, which must be idempotent with respect to everything
 // outside its transaction, in a durable write transaction that it shares
-// with the writes queued at the same time: one fsync for all of them, and
-// no waiting when nothing else is queued. The first caller to find no
-// commit running becomes the leader and commits batch after batch until
-// the queue is empty; the others wait for their batch. Unlike bbolt's
-// Batch there is no fixed delay: a batch is whatever queued while the
-// previous commit was syncing, so throughput grows with concurrency.
+// with the writes queued at the same time: one fsync for all of them. A
+// committer goroutine takes whatever queued while the previous commit was
+// syncing and commits it as one batch, so there is no fixed delay (unlike
+// bbolt's Batch) and no caller ever waits for batches other than the one
+// before its own.
 func (db *DB) groupCommit(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -142,31 +148,29 @@ func (db *DB) groupCommit(ctx context.Context, fn func(*bolt.Tx) error) error {
 	c := &commitCall{fn: fn, done: make(chan struct{})}
 	q := &db.commits
 	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return fmt.Errorf("store: database closed")
+	}
 	q.queue = append(q.queue, c)
-	if q.running {
-		q.mu.Unlock()
-		<-c.done
-		return wrap(c.err)
-	}
-	q.running = true
-	for len(q.queue) > 0 {
-		batch := q.queue
-		q.queue = nil
-		q.mu.Unlock()
-		db.commitBatch(batch)
-		q.mu.Lock()
-	}
-	q.running = false
 	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default: // the committer is already awake
+	}
 	<-c.done
 	return wrap(c.err)
 }
 
-// committer is the group-commit queue.
+// committer is the group-commit queue and its goroutine.
 type committer struct {
-	mu      sync.Mutex
-	queue   []*commitCall
-	running bool
+	mu       sync.Mutex
+	queue    []*commitCall
+	closed   bool
+	wake     chan struct{} // capacity 1: "there is work"
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{} // closed when the goroutine has ended
 }
 
 // commitCall is one queued write.
@@ -174,6 +178,54 @@ type commitCall struct {
 	fn   func(*bolt.Tx) error
 	err  error
 	done chan struct{}
+}
+
+// startCommitter starts the committer goroutine; stopCommitter ends it.
+func (db *DB) startCommitter() {
+	q := &db.commits
+	q.wake, q.stop, q.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go db.commitLoop()
+}
+
+// commitLoop commits the queue batch by batch until stopped; on stop it
+// commits what is queued and refuses new writes.
+func (db *DB) commitLoop() {
+	q := &db.commits
+	defer close(q.done)
+	for {
+		stopping := false
+		select {
+		case <-q.wake:
+		case <-q.stop:
+			stopping = true
+		}
+		for {
+			q.mu.Lock()
+			batch := q.queue
+			q.queue = nil
+			if stopping && len(batch) == 0 {
+				q.closed = true
+			}
+			q.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			db.commitBatch(batch)
+		}
+		if stopping {
+			return
+		}
+	}
+}
+
+// stopCommitter commits what is queued and stops the committer.
+func (db *DB) stopCommitter() {
+	q := &db.commits
+	if q.stop == nil {
+		return
+	}
+	q.stopOnce.Do(func() { close(q.stop) })
+	<-q.done
 }
 
 // commitBatch runs the calls in one transaction. When one of them fails,

@@ -12,6 +12,7 @@ import (
 // active, sets Rev to 1, and sets *g to what was stored. It is
 // CodeConflict when the ID exists.
 func (db *DB) CreateGroup(ctx context.Context, g *tagd.TagGroup, k tagd.Keys) error {
+	defer db.groupsChanged() // after the commit
 	ng := *g
 	generated := ng.ID == ""
 	if generated {
@@ -51,6 +52,7 @@ func (db *DB) CreateGroup(ctx context.Context, g *tagd.TagGroup, k tagd.Keys) er
 // must not call the DB. An error from fn is returned as is. The ID cannot
 // change; the folder may change only within the same account.
 func (db *DB) UpdateGroup(ctx context.Context, id string, fn func(*tagd.TagGroup) error) error {
+	defer db.groupsChanged() // after the commit
 	var fnErr error
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		old, err := getGroup(tx, id)
@@ -96,6 +98,7 @@ func (db *DB) UpdateGroup(ctx context.Context, id string, fn func(*tagd.TagGroup
 // SetGroupKeys replaces the keys of group id (an empty k removes them) and
 // increments the group's Rev.
 func (db *DB) SetGroupKeys(ctx context.Context, id string, k tagd.Keys) error {
+	defer db.groupsChanged() // after the commit
 	if err := validateKeys(k); err != nil {
 		return err
 	}
@@ -142,7 +145,34 @@ func (db *DB) GroupKeys(ctx context.Context, id string) (tagd.Keys, error) {
 // SUNProfiles returns every authentication group that has a SUN profile,
 // active or not (the caller decides what an inactive group means), with
 // its decrypted keys, in group-id order.
+//
+// The result is cached until a group or its keys change, because the check
+// flow asks for it on every tap that identifies itself by its PICCData;
+// callers must not modify it.
 func (db *DB) SUNProfiles(ctx context.Context) ([]tagd.ProfileRef, error) {
+	gen := db.groupGen.Load()
+	if c := db.profiles.Load(); c != nil && c.gen == gen {
+		return c.refs, nil
+	}
+	refs, err := db.loadSUNProfiles(ctx)
+	if err == nil {
+		db.profiles.Store(&profileCache{gen: gen, refs: refs})
+	}
+	return refs, err
+}
+
+// profileCache is the SUNProfiles result of one group generation.
+type profileCache struct {
+	gen  uint64
+	refs []tagd.ProfileRef
+}
+
+// groupsChanged invalidates the SUNProfiles cache; every write of a group
+// or its keys calls it after its commit.
+func (db *DB) groupsChanged() { db.groupGen.Add(1) }
+
+// loadSUNProfiles reads the authentication groups and their keys.
+func (db *DB) loadSUNProfiles(ctx context.Context) ([]tagd.ProfileRef, error) {
 	var refs []tagd.ProfileRef
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		refs = refs[:0]
