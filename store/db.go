@@ -56,6 +56,8 @@ type DB struct {
 	// SUNProfiles for one generation.
 	groupGen atomic.Uint64
 	profiles atomic.Pointer[profileCache]
+	// records caches decoded accounts, folders, groups and batches.
+	records recordCache
 }
 
 // Open opens (creating if needed) the database at path with mode 0600,

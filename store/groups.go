@@ -132,10 +132,13 @@ func (db *DB) Group(ctx context.Context, id string) (*tagd.TagGroup, error) {
 func (db *DB) GroupKeys(ctx context.Context, id string) (tagd.Keys, error) {
 	var k tagd.Keys
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		if _, err := getGroup(tx, id); err != nil {
+		g, err := getCached(&db.records, tx, bucketGroups, id, decodeGroup)
+		if err != nil {
 			return err
 		}
-		var err error
+		if g == nil {
+			return tagd.NotFound("group_id", "group %q not found", id)
+		}
 		k, _, err = db.getKeys(tx, groupKeyID(id))
 		return err
 	})

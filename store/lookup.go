@@ -51,7 +51,7 @@ func (db *DB) FindTag(ctx context.Context, l tagd.Lookup) (*tagd.TagView, error)
 		if err != nil {
 			return err
 		}
-		v, err = loadView(tx, t)
+		v, err = db.loadView(tx, t)
 		return err
 	})
 	return v, err
@@ -84,7 +84,7 @@ func (db *DB) FindTagByUID(ctx context.Context, uid string) (*tagd.TagView, erro
 		if err != nil {
 			return err
 		}
-		v, err = loadView(tx, t)
+		v, err = db.loadView(tx, t)
 		return err
 	})
 	return v, err
@@ -92,9 +92,13 @@ func (db *DB) FindTagByUID(ctx context.Context, uid string) (*tagd.TagView, erro
 
 // loadView reads everything above t. A missing record is an internal
 // error: the database is inconsistent (Check reports it).
-func loadView(tx *bolt.Tx, t *tagd.Tag) (*tagd.TagView, error) {
+//
+// The batch, group, folder and account come from the record cache: the
+// view is a copy, but its maps and slices (rulesets, fields, extended data)
+// are shared with other views and must be treated as read-only.
+func (db *DB) loadView(tx *bolt.Tx, t *tagd.Tag) (*tagd.TagView, error) {
 	v := &tagd.TagView{Tag: *t}
-	b, err := get(tx, bucketBatches, t.BatchID, decodeBatch)
+	b, err := getCached(&db.records, tx, bucketBatches, t.BatchID, decodeBatch)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +106,7 @@ func loadView(tx *bolt.Tx, t *tagd.Tag) (*tagd.TagView, error) {
 		return nil, fmt.Errorf("tag %s: batch %q is missing", t.XUID, t.BatchID)
 	}
 	v.Batch = *b
-	g, err := get(tx, bucketGroups, b.GroupID, decodeGroup)
+	g, err := getCached(&db.records, tx, bucketGroups, b.GroupID, decodeGroup)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +114,7 @@ func loadView(tx *bolt.Tx, t *tagd.Tag) (*tagd.TagView, error) {
 		return nil, fmt.Errorf("batch %q: group %q is missing", b.ID, b.GroupID)
 	}
 	v.Group = *g
-	f, err := get(tx, bucketFolders, g.FolderID, decodeFolder)
+	f, err := getCached(&db.records, tx, bucketFolders, g.FolderID, decodeFolder)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +122,7 @@ func loadView(tx *bolt.Tx, t *tagd.Tag) (*tagd.TagView, error) {
 		return nil, fmt.Errorf("group %q: folder %q is missing", g.ID, g.FolderID)
 	}
 	v.Folder = *f
-	a, err := get(tx, bucketAccounts, f.AID, decodeAccount)
+	a, err := getCached(&db.records, tx, bucketAccounts, f.AID, decodeAccount)
 	if err != nil {
 		return nil, err
 	}
