@@ -32,7 +32,7 @@ test: vet fmt
 	$(GO) test -race -count=1 ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sun/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./sun/ ./store/ ./httpapi/ ./cmd/tagd/
 
 # Each fuzz target runs for FUZZTIME; what it finds is kept in the
 # package's testdata/fuzz/ (see scripts/fuzz).
