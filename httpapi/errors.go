@@ -22,6 +22,14 @@ func statusOf(code tagd.Code) int {
 		return http.StatusConflict
 	case tagd.CodeInternal:
 		return http.StatusInternalServerError
+	case CodeMissingAPIKey: // API-key errors (auth.go, SPEC §7)
+		return http.StatusBadRequest
+	case CodeInvalidAPIKey, CodeSecretRequired, CodeInvalidSecret, CodeAPIKeyDisabled, CodeAPIKeyExpired, CodeCompanyAPIDisabled:
+		return http.StatusUnauthorized
+	case CodeIPNotAuthorized, CodeInsufficientScope:
+		return http.StatusForbidden
+	case CodeRateLimited:
+		return http.StatusTooManyRequests
 	}
 	if slices.Contains(tagd.VerdictCodes(), code) {
 		return http.StatusUnprocessableEntity

@@ -57,6 +57,13 @@ type Server struct {
 	Scans ScanLister
 	// Readers returns the status of the readers (nil: none).
 	Readers func() []tagd.ReaderStatus
+	// Manage is the store behind the Management API, PATCH /v1/x/{xuid}
+	// and /v1/a/{aid} (manage.go); nil answers Internal Error.
+	Manage ManageStore
+	// Auth configures API keys (auth.go).
+	Auth AuthConfig
+
+	keys keyState // API-key rate limits and last-used writes (auth.go)
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -73,6 +80,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/k", s.handleLookup)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	s.manageRoutes(mux)
+	s.keyRoutes(mux) // /api/v1/identity, /api/v1/apikeys behind RequireKey (identity.go)
 	return mux
 }
 
@@ -92,6 +101,7 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /api/v1/scans", s.handleScans)
 	mux.HandleFunc("GET /api/v1/readers", s.handleReaders)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	s.adminKeyRoutes(mux) // /api/v1/apikeys management, keyless (identity.go)
 	return mux
 }
 

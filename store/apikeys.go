@@ -2,18 +2,33 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/tagd-nfc/tagd"
 	bolt "go.etcd.io/bbolt"
 )
+
+// APIKeyPurgeAfter is how long after its expiry PurgeExpiredAPIKeys
+// deletes an API key (SPEC §7: expired keys are purged after a week).
+const APIKeyPurgeAfter = 7 * 24 * time.Hour
 
 // CreateAPIKey stores a new API key record. The record holds the SHA-256
 // of the secret, never the secret. Created defaults to now. It is
 // CodeInvalid for a bad record, CodeConflict when the ID exists, and
 // CodeNotFound (Field "aid") when k.AID names no account.
 func (db *DB) CreateAPIKey(ctx context.Context, k tagd.APIKey) error {
+	return db.CreateAPIKeyMax(ctx, k, 0)
+}
+
+// CreateAPIKeyMax is CreateAPIKey with a per-account limit: it is
+// CodeConflict with Field "apikeys" when the key's account (k.AID; "" is
+// the appliance's own keys) already holds max keys. The count and the
+// insert are one transaction, so concurrent creations cannot overshoot.
+// max <= 0 means no limit.
+func (db *DB) CreateAPIKeyMax(ctx context.Context, k tagd.APIKey, max int) error {
 	if err := checkAPIKey(&k); err != nil {
 		return err
 	}
@@ -29,8 +44,107 @@ func (db *DB) CreateAPIKey(ctx context.Context, k tagd.APIKey) error {
 		if bkt(tx, bucketAPIKeys).Get([]byte(k.ID)) != nil {
 			return conflict("id", "API key %s exists", k.ID)
 		}
+		if max > 0 {
+			n, err := countAPIKeys(tx, k.AID)
+			if err != nil {
+				return err
+			}
+			if n >= max {
+				return conflict("apikeys", "%s already has %d API keys, the limit: delete one first", accountName(k.AID), n)
+			}
+		}
 		return put(tx, bucketAPIKeys, k.ID, &k)
 	})
+}
+
+// CountAPIKeys returns the number of API keys of account aid ("" counts
+// the keys that belong to no account: the appliance's own).
+func (db *DB) CountAPIKeys(ctx context.Context, aid string) (int, error) {
+	var n int
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		n, err = countAPIKeys(tx, aid)
+		return err
+	})
+	return n, err
+}
+
+// TouchAPIKey records that API key id was used at when: LastUsed moves
+// forward to when, never back. It is one small write; httpapi calls it at
+// most once a minute per key, off the request path, so that authentication
+// never waits for an fsync. CodeNotFound (Field "apikey") when the key is
+// gone.
+func (db *DB) TouchAPIKey(ctx context.Context, id string, when time.Time) error {
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		k, err := getAPIKey(tx, id)
+		if err != nil {
+			return err
+		}
+		if !when.After(k.LastUsed) {
+			return nil
+		}
+		k.LastUsed = when
+		return put(tx, bucketAPIKeys, k.ID, k)
+	})
+}
+
+// PurgeExpiredAPIKeys deletes the API keys whose expiry lies
+// APIKeyPurgeAfter or more before now, and returns their ids. A key is
+// valid up to, not on, its expiry; for a week after it, it still answers
+// API_KEY_EXPIRED (rather than INVALID_API_KEY) and can be listed.
+func (db *DB) PurgeExpiredAPIKeys(ctx context.Context, now time.Time) ([]string, error) {
+	var ids []string
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		ids = ids[:0]
+		b := bkt(tx, bucketAPIKeys)
+		err := b.ForEach(func(id, v []byte) error {
+			k, err := decodeAPIKey(v)
+			if err != nil {
+				return fmt.Errorf("%s %q: %w", bucketAPIKeys, id, err)
+			}
+			if !k.Expires.IsZero() && !now.Before(k.Expires.Add(APIKeyPurgeAfter)) {
+				ids = append(ids, string(id))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := b.Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// countAPIKeys counts the keys of account aid.
+func countAPIKeys(tx *bolt.Tx, aid string) (int, error) {
+	n := 0
+	err := bkt(tx, bucketAPIKeys).ForEach(func(id, v []byte) error {
+		k, err := decodeAPIKey(v)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", bucketAPIKeys, id, err)
+		}
+		if k.AID == aid {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// accountName names account aid in messages.
+func accountName(aid string) string {
+	if aid == "" {
+		return "the appliance (keys of no account)"
+	}
+	return fmt.Sprintf("account %q", aid)
 }
 
 // APIKey returns the API key with the given id; CodeNotFound with Field

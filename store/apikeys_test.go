@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tagd-nfc/tagd"
+	"github.com/tagd-nfc/tagd/store"
 )
 
 // apiKey returns a valid API key record.
@@ -81,5 +82,108 @@ func TestAPIKeyInvalid(t *testing.T) {
 	wantCode(t, db.CreateAPIKey(ctx, k), tagd.CodeNotFound, "aid")
 	if all, _ := db.APIKeys(ctx); len(all) != 0 {
 		t.Fatalf("%d keys stored", len(all))
+	}
+}
+
+// TestAPIKeyLimit checks the per-account limit of CreateAPIKeyMax and
+// CountAPIKeys: each account ("" included) has its own count.
+func TestAPIKeyLimit(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	fixture(t, db)
+	for i, id := range []string{"tagd_a1", "tagd_a2", "tagd_a3"} {
+		k := apiKey(id)
+		k.AID = aid
+		err := db.CreateAPIKeyMax(ctx, k, 2)
+		if i < 2 && err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			wantCode(t, err, tagd.CodeConflict, "apikeys")
+		}
+	}
+	// another account and the appliance's own keys are counted apart
+	k := apiKey("tagd_b1")
+	k.AID = aid2
+	if err := db.CreateAPIKeyMax(ctx, k, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"tagd_n1", "tagd_n2"} {
+		if err := db.CreateAPIKeyMax(ctx, apiKey(id), 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantCode(t, db.CreateAPIKeyMax(ctx, apiKey("tagd_n3"), 2), tagd.CodeConflict, "apikeys")
+	// no limit
+	if err := db.CreateAPIKeyMax(ctx, apiKey("tagd_n3"), 0); err != nil {
+		t.Fatal(err)
+	}
+	for a, want := range map[string]int{aid: 2, aid2: 1, "": 3, "nobody": 0} {
+		if n, err := db.CountAPIKeys(ctx, a); err != nil || n != want {
+			t.Errorf("CountAPIKeys(%q) = %d, %v; want %d", a, n, err, want)
+		}
+	}
+	// a deleted key frees its place
+	if err := db.DeleteAPIKey(ctx, "tagd_a1"); err != nil {
+		t.Fatal(err)
+	}
+	k = apiKey("tagd_a3")
+	k.AID = aid
+	if err := db.CreateAPIKeyMax(ctx, k, 2); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTouchAPIKey checks that last-used only moves forward.
+func TestTouchAPIKey(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	if err := db.CreateAPIKey(ctx, apiKey("tagd_t")); err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, when := range []time.Time{t1, t1.Add(-time.Hour)} {
+		if err := db.TouchAPIKey(ctx, "tagd_t", when); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k, _ := db.APIKey(ctx, "tagd_t"); !k.LastUsed.Equal(t1) {
+		t.Fatalf("LastUsed %v, want %v", k.LastUsed, t1)
+	}
+	wantCode(t, db.TouchAPIKey(ctx, "tagd_gone", t1), tagd.CodeNotFound, "apikey")
+}
+
+// TestPurgeExpiredAPIKeys checks that a key is purged exactly a week after
+// its expiry, and that keys without expiry stay.
+func TestPurgeExpiredAPIKeys(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	exp := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for id, e := range map[string]time.Time{"tagd_old": exp, "tagd_later": exp.Add(time.Hour), "tagd_never": {}} {
+		k := apiKey(id)
+		k.Expires = e
+		if err := db.CreateAPIKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	week := store.APIKeyPurgeAfter
+	if week != 7*24*time.Hour {
+		t.Fatalf("APIKeyPurgeAfter = %v", week)
+	}
+	ids, err := db.PurgeExpiredAPIKeys(ctx, exp.Add(week-time.Nanosecond))
+	if err != nil || len(ids) != 0 {
+		t.Fatalf("a week minus 1ns after expiry: purged %v, %v", ids, err)
+	}
+	ids, err = db.PurgeExpiredAPIKeys(ctx, exp.Add(week))
+	if err != nil || len(ids) != 1 || ids[0] != "tagd_old" {
+		t.Fatalf("a week after expiry: purged %v, %v", ids, err)
+	}
+	ids, err = db.PurgeExpiredAPIKeys(ctx, exp.Add(100*week))
+	if err != nil || len(ids) != 1 || ids[0] != "tagd_later" {
+		t.Fatalf("much later: purged %v, %v", ids, err)
+	}
+	all, _ := db.APIKeys(ctx)
+	if len(all) != 1 || all[0].ID != "tagd_never" {
+		t.Fatalf("left %+v", all)
 	}
 }

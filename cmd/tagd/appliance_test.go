@@ -423,3 +423,43 @@ func randomKey(t *testing.T) []byte {
 	}
 	return k
 }
+
+// TestManagementThroughWiring changes a tag with ixkio's Management API on
+// the running appliance (the demo account's token is "demo") and sees the
+// Response API answer the new default response, then revert.
+func TestManagementThroughWiring(t *testing.T) {
+	a := startAppliance(t, t.TempDir())
+	patch := func(body, token string) string {
+		req, _ := http.NewRequest("PATCH", a.base+"/v1/x/q8w3sbcz", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-API-Key", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if got := patch("ix_dr=Hello+{xuid}", "wrong"); got != `{"status":"error","message":"Invalid Token","xuid":"q8w3sbcz"}` {
+		t.Errorf("wrong token: %s", got)
+	}
+	if got := patch("ix_dr=Hello+{xuid}", "demo"); got != `{"status":"success","message":"Updated","xuid":"q8w3sbcz"}` {
+		t.Fatalf("ix_dr: %s", got)
+	}
+	if got := a.get(t, "/v1/t?x=q8w3sbcz"); got != `{"xuid":"q8w3sbcz","response":"Hello q8w3sbcz"}` {
+		t.Errorf("after ix_dr: %s", got)
+	}
+	if got := patch("ix_s=Inactive&ix_nftchain=bitcoin", "demo"); !strings.Contains(got, `"status":"error"`) {
+		t.Errorf("a bad field: %s", got)
+	}
+	if got := a.get(t, "/v1/t?x=q8w3sbcz"); got != `{"xuid":"q8w3sbcz","response":"Hello q8w3sbcz"}` {
+		t.Errorf("a request with a bad field changed the tag: %s", got)
+	}
+	if got := patch("ix_dr=", "demo"); !strings.Contains(got, `"Updated"`) {
+		t.Fatalf("revert: %s", got)
+	}
+	if got := a.get(t, "/v1/t?x=q8w3sbcz"); got != `{"xuid":"q8w3sbcz","response":"Found"}` {
+		t.Errorf("after revert: %s", got)
+	}
+}

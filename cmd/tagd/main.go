@@ -83,6 +83,8 @@ func (m *Main) ParseFlags(args []string) error {
 		m.cmd = &initCmd{out: m.Stdout}
 	case "scans":
 		m.cmd = &scansCmd{out: m.Stdout}
+	case "apikey":
+		m.cmd = &apiKeyCmd{out: m.Stdout}
 	case "sim-card":
 		m.cmd = &simCardCmd{out: m.Stdout}
 	case "version", "--version":
@@ -90,7 +92,7 @@ func (m *Main) ParseFlags(args []string) error {
 	case "help", "-h", "--help":
 		m.cmd = &helpCmd{out: m.Stdout}
 	default:
-		return usageErr("unknown command %q (want run, init, scans, sim-card, verify, keys derive, version or help)", args[0])
+		return usageErr("unknown command %q (want run, init, scans, apikey, sim-card, verify, keys derive, version or help)", args[0])
 	}
 	if err := m.cmd.parse(args[1:]); err != nil {
 		var ee *exitError
@@ -167,6 +169,8 @@ func (c *helpCmd) run(context.Context) error {
                                 the appliance (initialises DIR on first start)
   tagd init [--data DIR]        database, key-encryption key, TLS certificate; prints the first admin API key
   tagd scans [--data DIR] [--last N] [--json]   the scan log, newest first
+  tagd apikey create --name NAME [--scope S]... [--expires DATE] [--allow-ip CIDR]... [--json]
+  tagd apikey list|disable|enable|delete|rotate [ID] [--json]   API keys (a new key is shown once)
   tagd sim-card [--vpcd HOST:PORT] [--demo] [--taps N]   a virtual NTAG 424 DNA tapping on pcscd via vpcd
   tagd verify [flags] [URL]     stateless SUN check, prints one JSON object (exit 0 valid, 1 invalid, 2 usage)
   tagd keys derive --scheme S --master HEX [--uid HEX] [--key-no N] [--aid HEX --system-id HEX] [--version N]

@@ -44,6 +44,9 @@ type config struct {
 	// DemoTaps is "off" to keep the simulated reader quiet under --demo
 	// (tests present their own cards).
 	DemoTaps string `json:"demo_taps"`
+
+	// API keys: api_key_rate, api_key_burst, api_keys_per_account (apikey.go).
+	apiKeyConfig
 }
 
 // duration is a time.Duration written as "6s" in the config file.
@@ -104,7 +107,7 @@ type runCmd struct {
 func (c *runCmd) loopbackHandler(api *httpapi.Server) http.Handler {
 	mux := http.NewServeMux()
 	h := api.Handler()
-	for _, p := range []string{"/v1/", "/k", "/healthz", "/readyz"} {
+	for _, p := range []string{"/v1/", "/k", "/healthz", "/readyz", "/api/v1/"} {
 		mux.Handle(p, h)
 	}
 	mux.Handle("/", c.kiosk.Handler())
@@ -191,7 +194,8 @@ func (c *runCmd) run(ctx context.Context) error {
 	checker := &tagd.Checker{Store: db, Verifier: newSUNVerifier(), Now: c.now, Rand: randUint64}
 	events := &tagd.Events{}
 	c.events = events
-	api := &httpapi.Server{Checker: checker, Ready: func(ctx context.Context) error { return nil }, Now: c.now, Logger: logger, Scans: db, Readers: events.Readers}
+	api := &httpapi.Server{Checker: checker, Ready: func(ctx context.Context) error { return nil }, Now: c.now, Logger: logger, Scans: db, Readers: events.Readers, Manage: db}
+	defer c.startAPIKeys(ctx, api, db, logger)() // API keys: store, limits, purge; stops after the listeners (apikey.go)
 	kiosk := &ui.Server{Events: events, Now: c.now, Logger: logger, IdleAfter: c.cfg.IdleAfter.Duration(), Lang: c.cfg.Lang}
 	defer kiosk.Close()
 	c.kiosk = kiosk
