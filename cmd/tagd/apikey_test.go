@@ -43,7 +43,9 @@ func (c *keyClock) Set(t time.Time) {
 
 func (c *keyClock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
-// startApplianceAt is startAppliance with the appliance's clock injected.
+// startApplianceAt runs `tagd run` on dir with loopback listeners on free
+// ports, no reader (unless args name one) and the clock now (the real one
+// when nil), and stops it when the test ends.
 func startApplianceAt(t *testing.T, dir string, now func() time.Time, args ...string) *appliance {
 	t.Helper()
 	a := &appliance{dir: dir, stdout: &syncBuffer{}, logs: &syncBuffer{}}
@@ -54,7 +56,9 @@ func startApplianceAt(t *testing.T, dir string, now func() time.Time, args ...st
 		t.Fatal(err)
 	}
 	rc := m.cmd.(*runCmd)
-	rc.now = now
+	if now != nil {
+		rc.now = now
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- m.Run(ctx) }()

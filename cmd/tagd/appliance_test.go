@@ -52,43 +52,11 @@ type appliance struct {
 }
 
 // startAppliance runs `tagd run --demo` on dir with loopback listeners on
-// free ports, and stops it when the test ends.
+// free ports and no reader (unless args name one), and stops it when the
+// test ends.
 func startAppliance(t *testing.T, dir string, args ...string) *appliance {
 	t.Helper()
-	a := &appliance{dir: dir, stdout: &syncBuffer{}, logs: &syncBuffer{}}
-	ready := make(chan struct{})
-	m := &Main{Stdout: a.stdout, Stderr: a.logs, Ready: ready}
-	all := append([]string{"run", "--data", dir, "--demo", "--http", "127.0.0.1:0", "--https", ""}, args...)
-	if err := m.ParseFlags(all); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- m.Run(ctx) }()
-	select {
-	case <-ready:
-	case err := <-errc:
-		cancel()
-		t.Fatalf("tagd run: %v\n%s", err, a.logs.String())
-	}
-	rc := m.cmd.(*runCmd)
-	a.events = rc.events
-	a.base = "http://" + rc.httpAddr
-	if rc.httpsAddr != "" {
-		a.tlsBase = "https://" + rc.httpsAddr
-	}
-	var once sync.Once
-	a.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-errc; err != nil {
-				t.Errorf("tagd run ended with %v", err)
-			}
-			m.Close()
-		})
-	}
-	t.Cleanup(a.stop)
-	return a
+	return startApplianceAt(t, dir, nil, append([]string{"--demo"}, args...)...)
 }
 
 // get fetches a path and returns the body.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/tagd-nfc/tagd"
-	"github.com/tagd-nfc/tagd/device/serial"
 	"github.com/tagd-nfc/tagd/device/sim"
 )
 
@@ -71,32 +69,15 @@ func TestKioskEndToEnd(t *testing.T) {
 		t.Skip("end-to-end kiosk test")
 	}
 	ctx := browser(t)
-	sctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	pair, err := serial.StartPTYPair(sctx, t.TempDir())
-	if errors.Is(err, serial.ErrNoSocat) {
-		t.Skip("socat is not installed: the reader path cannot be tested here")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pair.Stop()
-	pn := sim.NewPN532()
-	serve := func() {
-		port, err := serial.Open(pair.SimPath, 115200)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go pn.Serve(sctx, port)
-	}
-	serve()
+	rig := newPN532Rig(t)
+	pn, serve := rig.pn, rig.serve
 	dir, addr := t.TempDir(), freePort(t)
 	cfg := filepath.Join(t.TempDir(), "tagd.json")
 	if err := os.WriteFile(cfg, []byte(`{"idle_after":"30s"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	start := func() *appliance {
-		return startAppliance(t, dir, "--config", cfg, "--reader", "serial:"+pair.HostPath, "--http", addr)
+		return startAppliance(t, dir, "--config", cfg, "--reader", rig.reader(), "--http", addr)
 	}
 	a := start()
 	w := a.watch(t)

@@ -86,6 +86,45 @@ func demoCard(t *testing.T, uid string, ctr uint32) *sim.NTAG424 {
 	return c
 }
 
+// pn532Rig is a socat pty pair whose sim end the PN532 simulator serves:
+// the serial reader of a test. The test is skipped when socat is missing.
+type pn532Rig struct {
+	t    *testing.T
+	ctx  context.Context
+	pair *serial.PTYPair
+	pn   *sim.PN532
+}
+
+// newPN532Rig starts socat and the simulator; both stop when the test ends.
+func newPN532Rig(t *testing.T) *pn532Rig {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	pair, err := serial.StartPTYPair(ctx, t.TempDir())
+	if errors.Is(err, serial.ErrNoSocat) {
+		t.Skip("socat is not installed (apt-get install socat): the serial path cannot be tested here")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pair.Stop() })
+	r := &pn532Rig{t: t, ctx: ctx, pair: pair, pn: sim.NewPN532()}
+	r.serve()
+	return r
+}
+
+// serve (re)opens the sim end and serves it, as after a re-plug.
+func (r *pn532Rig) serve() {
+	port, err := serial.Open(r.pair.SimPath, 115200)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	go r.pn.Serve(r.ctx, port)
+}
+
+// reader is the --reader value for the appliance.
+func (r *pn532Rig) reader() string { return "serial:" + r.pair.HostPath }
+
 // TestSerialReaderEndToEnd runs `tagd run --reader serial:PTY` against the
 // PN532 simulator on the other end of a real socat pty pair: genuine taps
 // pass, an old counter is a replay, a card with wrong keys fails, frame
@@ -95,27 +134,10 @@ func TestSerialReaderEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end reader test")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pair, err := serial.StartPTYPair(ctx, t.TempDir())
-	if errors.Is(err, serial.ErrNoSocat) {
-		t.Skip("socat is not installed (apt-get install socat): the serial path cannot be tested here")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pair.Stop()
-	pn := sim.NewPN532()
-	serve := func() {
-		port, err := serial.Open(pair.SimPath, 115200)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go pn.Serve(ctx, port)
-	}
-	serve()
+	rig := newPN532Rig(t)
+	pn, serve := rig.pn, rig.serve
 	dir := t.TempDir()
-	a := startAppliance(t, dir, "--reader", "serial:"+pair.HostPath)
+	a := startAppliance(t, dir, "--reader", rig.reader())
 	w := a.watch(t)
 	w.waitReader(10*time.Second, tagd.ReaderReady)
 
@@ -227,23 +249,9 @@ func TestSerialTapLatency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end reader test")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pair, err := serial.StartPTYPair(ctx, t.TempDir())
-	if errors.Is(err, serial.ErrNoSocat) {
-		t.Skip("socat is not installed (apt-get install socat): the serial path cannot be tested here")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pair.Stop()
-	pn := sim.NewPN532()
-	port, err := serial.Open(pair.SimPath, 115200)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go pn.Serve(ctx, port)
-	a := startAppliance(t, t.TempDir(), "--reader", "serial:"+pair.HostPath)
+	rig := newPN532Rig(t)
+	pn := rig.pn
+	a := startAppliance(t, t.TempDir(), "--reader", rig.reader())
 	w := a.watch(t)
 	w.waitReader(10*time.Second, tagd.ReaderReady)
 	cards := []*timedCard{{APDUHandler: demoCard(t, demoSimTags()[6].UID, 0)}, {APDUHandler: demoCard(t, demoSimTags()[7].UID, 0)}}
