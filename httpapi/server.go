@@ -57,6 +57,9 @@ type Server struct {
 	Scans ScanLister
 	// Readers returns the status of the readers (nil: none).
 	Readers func() []tagd.ReaderStatus
+
+	metricsOnce sync.Once
+	metricsSt   *metricsState
 	// Manage is the store behind the Management API, PATCH /v1/x/{xuid}
 	// and /v1/a/{aid} (manage.go); nil answers Internal Error.
 	Manage ManageStore
@@ -82,7 +85,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.manageRoutes(mux)
 	s.keyRoutes(mux) // /api/v1/identity, /api/v1/apikeys behind RequireKey (identity.go)
-	return mux
+	s.importRoutes(mux, true)
+	mux.Handle("GET /api/v1/backup", s.RequireKey(tagd.ScopeAdmin, false, http.HandlerFunc(s.handleBackup))) // backupapi.go
+	mux.Handle("GET /metrics", s.RequireKey(tagd.ScopeAdmin, false, http.HandlerFunc(s.handleMetrics)))      // metrics.go
+	return s.instrument(mux)                                                                                 // request metrics (metrics.go)
 }
 
 // Serve accepts connections on l and serves Handler on them until
@@ -102,6 +108,9 @@ func (s *Server) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /api/v1/readers", s.handleReaders)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.adminKeyRoutes(mux) // /api/v1/apikeys management, keyless (identity.go)
+	s.importRoutes(mux, false)
+	mux.HandleFunc("GET /api/v1/backup", s.handleBackup) // backupapi.go
+	mux.HandleFunc("GET /metrics", s.handleMetrics)      // metrics.go
 	return mux
 }
 

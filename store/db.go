@@ -89,7 +89,11 @@ func Open(path string, opts Options) (*DB, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
+	// InitialMmapSize: a commit that has to grow the mapping waits for
+	// every open read transaction, and a hot backup holds one for the whole
+	// download; mapping 64 MiB up front (address space, not memory) keeps
+	// taps flowing during a backup of a database up to that size.
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, InitialMmapSize: 64 << 20})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, tagd.Errorf(tagd.CodeConflict, "database %s is locked by another process (gave up after %s): is tagd already running? Use its admin socket or stop it first", path, timeout)
 	}

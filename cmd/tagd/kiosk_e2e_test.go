@@ -92,7 +92,7 @@ func TestKioskEndToEnd(t *testing.T) {
 	tap := func(card sim.APDUHandler, verdict string) {
 		t.Helper()
 		pn.Present(card)
-		w.nextTap(10 * time.Second)
+		w.nextTap(20 * time.Second)
 		waitVerdict(t, ctx, verdict)
 		pn.Remove()
 		w.waitReader(10*time.Second, tagd.ReaderReady)

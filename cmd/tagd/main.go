@@ -83,6 +83,12 @@ func (m *Main) ParseFlags(args []string) error {
 		m.cmd = &initCmd{out: m.Stdout}
 	case "scans":
 		m.cmd = &scansCmd{out: m.Stdout}
+	case "backup":
+		m.cmd = &backupCmd{out: m.Stdout}
+	case "restore":
+		m.cmd = &restoreCmd{out: m.Stdout}
+	case "import":
+		m.cmd = &importCmd{out: m.Stdout}
 	case "apikey":
 		m.cmd = &apiKeyCmd{out: m.Stdout}
 	case "sim-card":
@@ -92,7 +98,7 @@ func (m *Main) ParseFlags(args []string) error {
 	case "help", "-h", "--help":
 		m.cmd = &helpCmd{out: m.Stdout}
 	default:
-		return usageErr("unknown command %q (want run, init, scans, apikey, sim-card, verify, keys derive, version or help)", args[0])
+		return usageErr("unknown command %q (want run, init, scans, import, apikey, backup, restore, sim-card, verify, keys derive, version or help)", args[0])
 	}
 	if err := m.cmd.parse(args[1:]); err != nil {
 		var ee *exitError
@@ -172,6 +178,9 @@ func (c *helpCmd) run(context.Context) error {
   tagd apikey create --name NAME [--scope S]... [--expires DATE] [--allow-ip CIDR]... [--json]
   tagd apikey list|disable|enable|delete|rotate [ID] [--json]   API keys (a new key is shown once)
   tagd sim-card [--vpcd HOST:PORT] [--demo] [--taps N]   a virtual NTAG 424 DNA tapping on pcscd via vpcd
+  tagd import tags FILE.csv --batch ID | tagd import keys FILE.csv   [--data DIR]
+  tagd apikey create --name NAME [--scope S]... | list | disable | enable | delete | rotate [ID]
+  tagd backup FILE | tagd restore FILE   [--data DIR]   (restore with the service stopped)
   tagd verify [flags] [URL]     stateless SUN check, prints one JSON object (exit 0 valid, 1 invalid, 2 usage)
   tagd keys derive --scheme S --master HEX [--uid HEX] [--key-no N] [--aid HEX --system-id HEX] [--version N]
   tagd version

@@ -144,7 +144,7 @@ func TestSerialReaderEndToEnd(t *testing.T) {
 	tap := func(card sim.APDUHandler) *tagd.Result {
 		t.Helper()
 		pn.Present(card)
-		r := w.nextTap(10 * time.Second)
+		r := w.nextTap(20 * time.Second)
 		if r == nil {
 			t.Log(a.logs.String())
 		}
@@ -261,7 +261,7 @@ func TestSerialTapLatency(t *testing.T) {
 		c := cards[i%2]
 		start := time.Now()
 		pn.Present(c)
-		r := w.nextTap(10 * time.Second)
+		r := w.nextTap(20 * time.Second)
 		got := time.Now()
 		if r == nil || r.Auth != "pass" {
 			t.Fatalf("tap %d: %+v", i, r)

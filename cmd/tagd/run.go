@@ -107,7 +107,7 @@ type runCmd struct {
 func (c *runCmd) loopbackHandler(api *httpapi.Server) http.Handler {
 	mux := http.NewServeMux()
 	h := api.Handler()
-	for _, p := range []string{"/v1/", "/k", "/healthz", "/readyz", "/api/v1/"} {
+	for _, p := range []string{"/v1/", "/k", "/healthz", "/readyz", "/metrics", "/api/v1/"} {
 		mux.Handle(p, h)
 	}
 	mux.Handle("/", c.kiosk.Handler())

@@ -11,7 +11,10 @@ import (
 // defaults.
 type Timing struct {
 	// ACK is how long to wait for the ACK once the command frame is out
-	// (the frame's line time at Baud is added). Default 50 ms.
+	// (the frame's line time at Baud is added). Default 250 ms: a PN532
+	// ACKs within a millisecond or two, but a loaded host (or a test
+	// machine running everything at once) may not read it that fast, and
+	// a longer wait only delays noticing a dead reader.
 	ACK time.Duration
 	// Response is how long to wait for a response after the ACK.
 	// Default 1 s (the APDU budget of research/readers.md §2).
@@ -30,7 +33,7 @@ type Timing struct {
 // withDefaults fills the zero fields.
 func (t Timing) withDefaults() Timing {
 	if t.ACK <= 0 {
-		t.ACK = 50 * time.Millisecond
+		t.ACK = 250 * time.Millisecond
 	}
 	if t.Response <= 0 {
 		t.Response = time.Second
