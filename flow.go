@@ -31,7 +31,7 @@ func (c *Checker) Check(ctx context.Context, req Request) (Result, error) {
 	g := &view.Group
 	auth := g.Type == GroupAuthentication
 	if auth && sun == nil {
-		sr, err := c.verify(ctx, view, req)
+		sr, err := c.verify(ctx, view, req, nil)
 		if err != nil {
 			return res, err
 		}
@@ -164,7 +164,7 @@ func (c *Checker) identifySUN(ctx context.Context, req Request) (*TagView, *SUNR
 		if view.Group.ID != profiles[i].Group.ID {
 			continue // the UID belongs to a tag of another group
 		}
-		sr, err := c.verify(ctx, view, req)
+		sr, err := c.verify(ctx, view, req, &profiles[i].Keys)
 		if err != nil {
 			return nil, nil, "", err
 		}
@@ -179,11 +179,18 @@ func (c *Checker) identifySUN(ctx context.Context, req Request) (*TagView, *SUNR
 	return nil, nil, ErrMissingIdentifier, nil
 }
 
-// verify checks the SUN message of a request against a tag's keys.
-func (c *Checker) verify(ctx context.Context, view *TagView, req Request) (SUNResult, error) {
-	gk, err := c.Store.GroupKeys(ctx, view.Group.ID)
-	if err != nil {
-		return SUNResult{}, err
+// verify checks the SUN message of a request against a tag's keys. The
+// group's keys are read from the store unless the caller has them (the
+// profile that identified the tap).
+func (c *Checker) verify(ctx context.Context, view *TagView, req Request, groupKeys *Keys) (SUNResult, error) {
+	var gk Keys
+	if groupKeys != nil {
+		gk = *groupKeys
+	} else {
+		var err error
+		if gk, err = c.Store.GroupKeys(ctx, view.Group.ID); err != nil {
+			return SUNResult{}, err
+		}
 	}
 	tk, has, err := c.Store.TagKeys(ctx, view.Tag.XUID)
 	if err != nil {
