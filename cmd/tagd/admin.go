@@ -122,16 +122,40 @@ func (c *scansCmd) run(ctx context.Context) error {
 // errNoService says no service answers on the admin socket.
 var errNoService = errors.New("no running service")
 
+// adminClient returns an HTTP client that dials the admin socket, without
+// an overall timeout (a backup may take a while).
+func adminClient(sock string) *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", sock)
+	}}}
+}
+
+// serviceRunning reports whether a service answers on the admin socket.
+func serviceRunning(ctx context.Context, data string) bool {
+	sock := filepath.Join(data, sockFile)
+	if _, err := os.Stat(sock); err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://tagd/healthz", nil)
+	resp, err := adminClient(sock).Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return true
+}
+
 // fromSocket asks the running service.
 func (c *scansCmd) fromSocket(ctx context.Context) ([]tagd.Scan, error) {
 	sock := filepath.Join(c.data, sockFile)
 	if _, err := os.Stat(sock); err != nil {
 		return nil, errNoService
 	}
-	cl := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}, Timeout: 30 * time.Second}
+	cl := adminClient(sock)
+	cl.Timeout = 30 * time.Second
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://tagd/api/v1/scans?last="+strconv.Itoa(c.last), nil)
 	resp, err := cl.Do(req)
 	if err != nil {

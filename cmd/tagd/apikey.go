@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -374,12 +372,8 @@ type keyAdmin interface {
 // openKeys returns the running service's admin socket when a service
 // answers on it, else the database.
 func (c *apiKeyCmd) openKeys() (keyAdmin, error) {
-	sock := filepath.Join(c.cfg.Data, sockFile)
-	if _, err := os.Stat(sock); err == nil {
-		if conn, err := net.DialTimeout("unix", sock, 2*time.Second); err == nil {
-			conn.Close()
-			return newSocketKeys(sock), nil
-		}
+	if serviceRunning(context.Background(), c.cfg.Data) {
+		return newSocketKeys(filepath.Join(c.cfg.Data, sockFile)), nil
 	}
 	d, err := openData(c.cfg.Data)
 	if err != nil {
@@ -397,11 +391,9 @@ type socketKeys struct{ cl *http.Client }
 
 // newSocketKeys returns a client of the admin socket sock.
 func newSocketKeys(sock string) *socketKeys {
-	return &socketKeys{cl: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		}}}}
+	cl := adminClient(sock)
+	cl.Timeout = 30 * time.Second
+	return &socketKeys{cl: cl}
 }
 
 // call sends a request to the service and decodes the answer into out.

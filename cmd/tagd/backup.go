@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -58,32 +57,6 @@ func (c *backupCmd) run(ctx context.Context) error {
 	}
 	_, err = fmt.Fprintf(c.out, "backup of %s written to %s (%d bytes, from %s)\n", filepath.Join(c.data, dbFile), c.file, n, via)
 	return err
-}
-
-// adminClient returns an HTTP client that dials the admin socket, without
-// an overall timeout (a backup may take a while).
-func adminClient(sock string) *http.Client {
-	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
-}
-
-// serviceRunning reports whether a service answers on the admin socket.
-func serviceRunning(ctx context.Context, data string) bool {
-	sock := filepath.Join(data, sockFile)
-	if _, err := os.Stat(sock); err != nil {
-		return false
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://tagd/healthz", nil)
-	resp, err := adminClient(sock).Do(req)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return true
 }
 
 // fromSocket streams GET /api/v1/backup of the running service to w. It

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -79,24 +78,15 @@ func (c *importCmd) open() (io.ReadCloser, error) {
 
 // viaSocket streams the file to the running service.
 func (c *importCmd) viaSocket(ctx context.Context) (int, error) {
-	sock := filepath.Join(c.data, sockFile)
-	if _, err := os.Stat(sock); err != nil {
-		return 0, errNoService
+	if !serviceRunning(ctx, c.data) {
+		return 0, errNoService // no socket, or a stale one of a stopped service
 	}
-	conn, err := net.DialTimeout("unix", sock, 2*time.Second)
-	if err != nil {
-		return 0, errNoService // a stale socket of a stopped service
-	}
-	conn.Close()
 	f, err := c.open()
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	cl := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", sock)
-	}}}
+	cl := adminClient(filepath.Join(c.data, sockFile))
 	path := "http://tagd/api/v1/import/keys"
 	if c.kind == "tags" {
 		path = "http://tagd/api/v1/import/tags?batch=" + url.QueryEscape(c.batch)
