@@ -381,15 +381,22 @@ func checkTagRow(r *TagRow) error {
 		}
 	}
 	if r.Keys != nil {
-		if len(r.Keys.File) != 16 {
-			return rowErr(r.Row, ColFileKey, "the file key must be 16 bytes")
-		}
-		if n := len(r.Keys.Meta); n != 0 && n != 16 {
-			return rowErr(r.Row, ColMetaKey, "the meta key must be 16 bytes")
-		}
-		if len(r.Keys.Master) != 0 {
-			return rowErr(r.Row, ColFileKey, "an imported tag has no master key")
-		}
+		return checkRowKeys(r.Row, r.Keys)
+	}
+	return nil
+}
+
+// checkRowKeys checks the keys of one imported row: a 16-byte file key,
+// an optional 16-byte meta key, no master key.
+func checkRowKeys(row int, k *tagd.Keys) error {
+	if len(k.File) != 16 {
+		return rowErr(row, ColFileKey, "the file key must be 16 bytes")
+	}
+	if n := len(k.Meta); n != 0 && n != 16 {
+		return rowErr(row, ColMetaKey, "the meta key must be 16 bytes")
+	}
+	if len(k.Master) != 0 {
+		return rowErr(row, ColFileKey, "an imported tag has no master key")
 	}
 	return nil
 }
@@ -430,16 +437,7 @@ func checkKeyRow(r *KeyRow) error {
 		return rowErr(r.Row, ColUID, "%s is not 7 bytes of hex (14 hex digits; or a 4-byte UID, 8)", quote(r.UID))
 	}
 	r.UID = u
-	if len(r.Keys.File) != 16 {
-		return rowErr(r.Row, ColFileKey, "the file key must be 16 bytes")
-	}
-	if n := len(r.Keys.Meta); n != 0 && n != 16 {
-		return rowErr(r.Row, ColMetaKey, "the meta key must be 16 bytes")
-	}
-	if len(r.Keys.Master) != 0 {
-		return rowErr(r.Row, ColFileKey, "an imported tag has no master key")
-	}
-	return nil
+	return checkRowKeys(r.Row, &r.Keys)
 }
 
 // checkKeyRows rejects an XUID given twice in one file.
