@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,56 +18,6 @@ const docsAPI = "../../docs/API.md"
 // minAPIDocExamples guards against a change of format that would make the
 // parser silently find nothing to run.
 const minAPIDocExamples = 30
-
-// parseCurlExamples returns the examples of every ```sh block that holds
-// "$ curl " lines: each "$ " line is one command, and the lines up to the
-// next "$ " line or the end of the block are its expected stdout.
-func parseCurlExamples(text string) ([]docExample, error) {
-	var out []docExample
-	lines := strings.Split(text, "\n")
-	for i := 0; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i]) != "```sh" {
-			continue
-		}
-		start := i + 1
-		end := start
-		for end < len(lines) && strings.TrimSpace(lines[end]) != "```" {
-			end++
-		}
-		if end == len(lines) {
-			return nil, fmt.Errorf("line %d: ```sh block is not closed", i+1)
-		}
-		block := lines[start:end]
-		i = end
-		var cur *docExample
-		var want []string
-		flush := func() {
-			if cur != nil {
-				cur.want = strings.Join(want, "\n")
-				out = append(out, *cur)
-			}
-		}
-		for j, l := range block {
-			n := start + j + 1
-			switch {
-			case strings.HasPrefix(l, "$ "):
-				if !strings.HasPrefix(l, "$ curl ") {
-					return nil, fmt.Errorf("line %d: a command in a ```sh block must start with \"$ curl \": %q", n, l)
-				}
-				flush()
-				cur, want = &docExample{line: n, cmd: strings.TrimPrefix(l, "$ ")}, nil
-			case cur == nil:
-				if strings.TrimSpace(l) != "" {
-					return nil, fmt.Errorf("line %d: text before the first \"$ curl\" line of a block: %q", n, l)
-				}
-			default:
-				want = append(want, l)
-			}
-		}
-		flush()
-	}
-	return out, nil
-}
 
 // wildMatch reports whether got matches pattern, where each "…" in pattern
 // stands for any run of characters other than a newline, and everything
@@ -132,7 +81,7 @@ func TestAPIDocExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	examples, err := parseCurlExamples(string(b))
+	examples, err := parseDocExamples(string(b), "curl")
 	if err != nil {
 		t.Fatalf("%s: %v", docsAPI, err)
 	}

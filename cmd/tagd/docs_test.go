@@ -23,10 +23,12 @@ type docExample struct {
 }
 
 // parseDocExamples returns the examples of every ```sh block that holds
-// "$ tagd " lines. In such a block each "$ " line is one command, and the
-// lines up to the next "$ " line or the end of the block are its output.
-// Blocks without a "$ " line are not examples and are skipped.
-func parseDocExamples(text string) ([]docExample, error) {
+// "$ PROGRAM " lines (program is "tagd" for the guides, "curl" for the API
+// reference). In such a block each "$ " line is one command, and the lines
+// up to the next "$ " line or the end of the block are its output. Blocks
+// without a "$ " line are not examples and are skipped.
+func parseDocExamples(text, program string) ([]docExample, error) {
+	prompt := "$ " + program + " "
 	var out []docExample
 	lines := strings.Split(text, "\n")
 	for i := 0; i < len(lines); i++ {
@@ -64,14 +66,14 @@ func parseDocExamples(text string) ([]docExample, error) {
 			n := start + j + 1
 			switch {
 			case strings.HasPrefix(l, "$ "):
-				if !strings.HasPrefix(l, "$ tagd ") {
-					return nil, fmt.Errorf("line %d: a command in a ```sh example block must start with \"$ tagd \": %q", n, l)
+				if !strings.HasPrefix(l, prompt) {
+					return nil, fmt.Errorf("line %d: a command in a ```sh example block must start with %q: %q", n, prompt, l)
 				}
 				flush()
 				cur, want = &docExample{line: n, cmd: strings.TrimPrefix(l, "$ ")}, nil
 			case cur == nil:
 				if strings.TrimSpace(l) != "" {
-					return nil, fmt.Errorf("line %d: text before the first \"$ tagd\" line of an example block: %q", n, l)
+					return nil, fmt.Errorf("line %d: text before the first %q line of an example block: %q", n, prompt, l)
 				}
 			default:
 				want = append(want, l)
@@ -196,7 +198,7 @@ func TestDocsExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	examples, err := parseDocExamples(string(b))
+	examples, err := parseDocExamples(string(b), "tagd")
 	if err != nil {
 		t.Fatalf("%s: %v", docsSUNProfiles, err)
 	}
