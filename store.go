@@ -44,8 +44,9 @@ type Tap struct {
 	Scan Scan
 	// Render completes the scan from the tag's state after the tap (its
 	// scan count already incremented) and whether the counter was a
-	// replay. The store calls it inside its transaction, possibly more than
-	// once: it must not have side effects.
+	// replay. The store calls it while it holds the tap in order (once, in
+	// the store this repository has; a store may call it again when it
+	// retries): it must be quick and must not have side effects.
 	Render func(t *Tag, replay bool) Scan
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/tagd-nfc/tagd"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -54,4 +55,14 @@ func getCached[T any](c *recordCache, tx *bolt.Tx, bucket, key string, dec func(
 	c.m[ck] = cachedRecord{raw: bytes.Clone(data), val: &keep}
 	c.mu.Unlock()
 	return v, nil
+}
+
+// getTagCached is getTag through the record cache, for the check flow's
+// reads: the tag's maps and slices are shared and must not be changed.
+func getTagCached(db *DB, tx *bolt.Tx, xuid string) (*tagd.Tag, error) {
+	t, err := getCached(&db.records, tx, bucketTags, xuid, decodeTag)
+	if err == nil && t == nil {
+		err = tagd.NotFound("xuid", "tag %q not found", xuid)
+	}
+	return t, err
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,8 +49,11 @@ type DB struct {
 	aead      cipher.AEAD
 	now       func() time.Time
 	retention uint64
-	// commits queues the RecordTap and AppendScan writes for group commit.
-	commits committer
+	// j is the tap journal (journal.go): taps and scans are durable in it
+	// before they reach the bbolt file.
+	j journal
+	// live holds the tap states and views the check flow reads (live.go).
+	live live
 	// groupGen counts group and group-key writes; profiles caches
 	// SUNProfiles for one generation.
 	groupGen atomic.Uint64
@@ -85,6 +87,9 @@ func Open(path string, opts Options) (*DB, error) {
 	if db.retention == 0 {
 		db.retention = DefaultScanRetention
 	}
+	if err := checkJournal(path + journalSuffix); err != nil {
+		return nil, err
+	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -110,22 +115,40 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db.startCommitter()
+	if err := db.openJournal(path+journalSuffix, opts.NoSync); err != nil {
+		b.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
 // Close closes the database. Calls in flight finish first; calls after
 // Close fail.
 func (db *DB) Close() error {
-	db.stopCommitter()
+	jerr := db.closeJournal()
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
-	return nil
+	return jerr
 }
 
-// view runs fn in a read transaction after checking ctx.
+// view runs fn in a read transaction after checking ctx. What the journal
+// holds is folded into the bbolt file first, so fn sees every
+// acknowledged tap and scan.
 func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := db.fold(); err != nil {
+		return err
+	}
+	return wrap(db.bolt.View(fn))
+}
+
+// viewLive is view without the fold, for the check flow's reads: a tag's
+// counters may then be behind the journal (the tap path reads them from
+// the journal's overlay) and the newest scans may not be in the log yet.
+func (db *DB) viewLive(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -133,134 +156,24 @@ func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 }
 
 // update runs fn in a write transaction of its own after checking ctx.
+// Taps wait meanwhile: the journal is folded first and the tap states kept
+// in memory are dropped, since fn may change any tag.
 func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return wrap(db.bolt.Update(fn))
-}
-
-// groupCommit runs fn, which must be idempotent with respect to everything
-// outside its transaction, in a durable write transaction that it shares
-// with the writes queued at the same time: one fsync for all of them. A
-// committer goroutine takes whatever queued while the previous commit was
-// syncing and commits it as one batch, so there is no fixed delay (unlike
-// bbolt's Batch) and no caller ever waits for batches other than the one
-// before its own.
-func (db *DB) groupCommit(ctx context.Context, fn func(*bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
+	j := &db.j
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := db.foldLocked(); err != nil {
 		return err
 	}
-	c := &commitCall{fn: fn, done: make(chan struct{})}
-	q := &db.commits
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
+	if j.closed {
 		return fmt.Errorf("store: database closed")
 	}
-	q.queue = append(q.queue, c)
-	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default: // the committer is already awake
-	}
-	<-c.done
-	return wrap(c.err)
-}
-
-// committer is the group-commit queue and its goroutine.
-type committer struct {
-	mu       sync.Mutex
-	queue    []*commitCall
-	closed   bool
-	wake     chan struct{} // capacity 1: "there is work"
-	stop     chan struct{}
-	stopOnce sync.Once
-	done     chan struct{} // closed when the goroutine has ended
-}
-
-// commitCall is one queued write.
-type commitCall struct {
-	fn   func(*bolt.Tx) error
-	err  error
-	done chan struct{}
-}
-
-// startCommitter starts the committer goroutine; stopCommitter ends it.
-func (db *DB) startCommitter() {
-	q := &db.commits
-	q.wake, q.stop, q.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
-	go db.commitLoop()
-}
-
-// commitLoop commits the queue batch by batch until stopped; on stop it
-// commits what is queued and refuses new writes.
-func (db *DB) commitLoop() {
-	q := &db.commits
-	defer close(q.done)
-	for {
-		stopping := false
-		select {
-		case <-q.wake:
-		case <-q.stop:
-			stopping = true
-		}
-		for {
-			q.mu.Lock()
-			batch := q.queue
-			q.queue = nil
-			if stopping && len(batch) == 0 {
-				q.closed = true
-			}
-			q.mu.Unlock()
-			if len(batch) == 0 {
-				break
-			}
-			db.commitBatch(batch)
-		}
-		if stopping {
-			return
-		}
-	}
-}
-
-// stopCommitter commits what is queued and stops the committer.
-func (db *DB) stopCommitter() {
-	q := &db.commits
-	if q.stop == nil {
-		return
-	}
-	q.stopOnce.Do(func() { close(q.stop) })
-	<-q.done
-}
-
-// commitBatch runs the calls in one transaction. When one of them fails,
-// the transaction is rolled back, the failing call is run alone to get its
-// own result, and the others are committed again without it.
-func (db *DB) commitBatch(batch []*commitCall) {
-	for len(batch) > 0 {
-		failed := -1
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
-			for i, c := range batch {
-				if err := c.fn(tx); err != nil {
-					failed = i
-					return err
-				}
-			}
-			return nil
-		})
-		if failed < 0 {
-			for _, c := range batch {
-				c.err = err // nil, or the commit's own failure
-				close(c.done)
-			}
-			return
-		}
-		c := batch[failed]
-		c.err = db.bolt.Update(c.fn)
-		close(c.done)
-		batch = append(batch[:failed:failed], batch[failed+1:]...)
-	}
+	err := db.bolt.Update(fn)
+	db.live.clear()
+	return wrap(err)
 }
 
 // wrap passes *tagd.Error and context errors through and prefixes

@@ -31,14 +31,21 @@
 // # Durability
 //
 // Every write is fsynced before the method returns (unless Options.NoSync,
-// which is for tests only). RecordTap and AppendScan, the hot path, share
-// commits: a tap that finds another write in flight joins a group commit
-// (bbolt's DB.Batch), so that concurrent taps cost one fsync together.
+// which is for tests only). RecordTap and AppendScan, the hot path, go to
+// the tap journal (journal.go), a preallocated file beside the database
+// (path + ".journal"): a tap appends its record (the tag's counters after
+// it, absolute, and its scan) and waits for one write and one fdatasync
+// that every tap queued meanwhile shares. The journal is folded into the
+// bbolt file in one transaction every 4,096 scans, before every other
+// write and every read outside the check flow, and on Close (which then
+// removes it); Open replays whatever a crash left in it. The check flow
+// reads tags, views and counters from memory (live.go); any other write
+// clears that.
 //
 // # Caveats
 //
 // One process at a time: bbolt locks the file, and Open gives up after
-// Options.Timeout with a CodeConflict error. Callbacks given to UpdateTag,
-// UpdateGroup and tagd.Tap.Render run inside a write transaction: they must
-// not call the DB, and Render may run more than once.
+// Options.Timeout with a CodeConflict error. Callbacks given to UpdateTag
+// and UpdateGroup run inside a write transaction and tagd.Tap.Render runs
+// with the journal's lock held: they must not call the DB.
 package store

@@ -131,7 +131,7 @@ func (db *DB) Group(ctx context.Context, id string) (*tagd.TagGroup, error) {
 // group does not exist.
 func (db *DB) GroupKeys(ctx context.Context, id string) (tagd.Keys, error) {
 	var k tagd.Keys
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewLive(ctx, func(tx *bolt.Tx) error {
 		g, err := getCached(&db.records, tx, bucketGroups, id, decodeGroup)
 		if err != nil {
 			return err
@@ -177,7 +177,7 @@ func (db *DB) groupsChanged() { db.groupGen.Add(1) }
 // loadSUNProfiles reads the authentication groups and their keys.
 func (db *DB) loadSUNProfiles(ctx context.Context) ([]tagd.ProfileRef, error) {
 	var refs []tagd.ProfileRef
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewLive(ctx, func(tx *bolt.Tx) error {
 		refs = refs[:0]
 		return bkt(tx, bucketGroups).ForEach(func(k, v []byte) error {
 			g, err := decodeGroup(v)

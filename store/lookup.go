@@ -16,8 +16,13 @@ import (
 // whatever was not found, and CodeInvalid (Field "lookup") when l names
 // nothing.
 func (db *DB) FindTag(ctx context.Context, l tagd.Lookup) (*tagd.TagView, error) {
+	key := lookupKey(l)
+	if v, ok := db.live.view(key); ok && key != "" {
+		return v, nil
+	}
+	epoch := db.live.current()
 	var v *tagd.TagView
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewLive(ctx, func(tx *bolt.Tx) error {
 		var xuid string
 		switch {
 		case l.XUID != "":
@@ -47,26 +52,34 @@ func (db *DB) FindTag(ctx context.Context, l tagd.Lookup) (*tagd.TagView, error)
 		default:
 			return invalid("lookup", "a lookup needs an XUID, or an AID with a CUID or a UID")
 		}
-		t, err := getTag(tx, xuid)
+		t, err := getTagCached(db, tx, xuid)
 		if err != nil {
 			return err
 		}
 		v, err = db.loadView(tx, t)
 		return err
 	})
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	return db.keepView(key, v, epoch), nil
 }
 
 // FindTagByUID returns the tag with the given chip UID (in any case) in
 // whichever account holds it. It is CodeNotFound with Field "uid" when no
 // account does, and CodeConflict with Field "uid" when several do.
 func (db *DB) FindTagByUID(ctx context.Context, uid string) (*tagd.TagView, error) {
+	u, ok := normUID(uid)
+	if !ok {
+		return nil, tagd.NotFound("uid", "no tag with UID %q", uid)
+	}
+	key := "U\x00" + u
+	if v, ok := db.live.view(key); ok {
+		return v, nil
+	}
+	epoch := db.live.current()
 	var v *tagd.TagView
-	err := db.view(ctx, func(tx *bolt.Tx) error {
-		u, ok := normUID(uid)
-		if !ok {
-			return tagd.NotFound("uid", "no tag with UID %q", uid)
-		}
+	err := db.viewLive(ctx, func(tx *bolt.Tx) error {
 		prefix := indexKey(u, "")
 		var xuids []string
 		c := bkt(tx, bucketUIDAny).Cursor()
@@ -80,14 +93,46 @@ func (db *DB) FindTagByUID(ctx context.Context, uid string) (*tagd.TagView, erro
 		default:
 			return conflict("uid", "UID %s is held by tags in %d accounts; name the account", u, len(xuids))
 		}
-		t, err := getTag(tx, xuids[0])
+		t, err := getTagCached(db, tx, xuids[0])
 		if err != nil {
 			return err
 		}
 		v, err = db.loadView(tx, t)
 		return err
 	})
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	return db.keepView(key, v, epoch), nil
+}
+
+// lookupKey is the key of a lookup's view in the live views: "" for a
+// lookup that names nothing.
+func lookupKey(l tagd.Lookup) string {
+	switch {
+	case l.XUID != "":
+		return "x\x00" + l.XUID
+	case l.AID != "" && l.CUID != "":
+		return "c\x00" + l.AID + "\x00" + l.CUID
+	case l.AID != "" && l.UID != "":
+		if u, ok := normUID(l.UID); ok {
+			return "u\x00" + l.AID + "\x00" + u
+		}
+	}
+	return ""
+}
+
+// keepView keeps v, read from the bbolt file, among the live views under
+// key (when the live state was not cleared since epoch) and returns it
+// with its tag's latest tap state.
+func (db *DB) keepView(key string, v *tagd.TagView, epoch uint64) *tagd.TagView {
+	if key != "" {
+		db.live.putView(key, v, epoch)
+	}
+	if st, ok := db.live.state(v.Tag.XUID); ok {
+		st.apply(&v.Tag)
+	}
+	return v
 }
 
 // loadView reads everything above t. A missing record is an internal

@@ -43,7 +43,8 @@ func VerifyBackup(ctx context.Context, path string, kek []byte) error {
 // while another process, such as the running service, has dbPath open. It
 // copies src next to dbPath, checks the copy, keeps the current database as
 // dbPath+".bak" (replacing an older .bak), renames the copy over dbPath and
-// fsyncs the directory. When it refuses or fails before that rename, the
+// fsyncs the directory. A journal of the current database moves with it
+// to dbPath+".bak"+".journal". When it refuses or fails before that rename, the
 // database at dbPath is untouched.
 func Restore(ctx context.Context, dbPath, src string, kek []byte) error {
 	dir := filepath.Dir(dbPath)
@@ -73,6 +74,12 @@ func Restore(ctx context.Context, dbPath, src string, kek []byte) error {
 			return fmt.Errorf("store: restore: keep the current database as %s.bak: %w", dbPath, err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("store: restore: %w", err)
+	}
+	// The journal of taps not yet folded (after a crash) belongs to the
+	// database being replaced: it goes with it, where opening the .bak
+	// replays it, and never onto the restored one.
+	if err := os.Rename(dbPath+journalSuffix, dbPath+".bak"+journalSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("store: restore: %w", err)
 	}
 	if err := os.Rename(tmp, dbPath); err != nil {

@@ -9,26 +9,34 @@ import (
 
 // AppendScan appends s, a scan that concerns no known tag (or an inactive
 // one), to the scan log and returns it with its Seq, and Time set to now
-// when zero. The write is fsynced before AppendScan returns; concurrent
-// appends share commits.
+// when zero. The scan is durable before AppendScan returns (journaled like
+// a tap; concurrent appends and taps share one sync).
 func (db *DB) AppendScan(ctx context.Context, s tagd.Scan) (tagd.Scan, error) {
+	if err := ctx.Err(); err != nil {
+		return tagd.Scan{}, err
+	}
 	if s.Time.IsZero() {
 		s.Time = db.now()
 	}
-	var out tagd.Scan
-	err := db.groupCommit(ctx, func(tx *bolt.Tx) error {
-		out = s // this may be a rerun
-		seq, err := bkt(tx, bucketScans).NextSequence()
-		if err != nil {
-			return err
-		}
-		out.Seq = seq
-		return db.putScan(tx, &out)
-	})
+	j := &db.j
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return tagd.Scan{}, j.err
+	}
+	s.Seq = j.seq + 1
+	data, err := encode(&s)
 	if err != nil {
 		return tagd.Scan{}, err
 	}
-	return out, nil
+	j.seq++
+	j.appendRecord(&journalRecord{kind: recScan, seq: s.Seq, scan: data})
+	j.scans = append(j.scans, pendingScan{seq: s.Seq, data: data})
+	j.pending.Store(int64(len(j.scans)))
+	if err := db.commit(j.gen); err != nil {
+		return tagd.Scan{}, err
+	}
+	return s, nil
 }
 
 // Scans returns the last scans of the log, newest first. It is

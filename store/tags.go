@@ -158,9 +158,9 @@ func (db *DB) Tag(ctx context.Context, xuid string) (*tagd.Tag, error) {
 // has none of its own. It is CodeNotFound with Field "xuid" when the tag
 // does not exist.
 func (db *DB) TagKeys(ctx context.Context, xuid string) (k tagd.Keys, ok bool, err error) {
-	err = db.view(ctx, func(tx *bolt.Tx) error {
-		if _, err := getTag(tx, xuid); err != nil {
-			return err
+	err = db.viewLive(ctx, func(tx *bolt.Tx) error {
+		if bkt(tx, bucketTags).Get([]byte(xuid)) == nil {
+			return tagd.NotFound("xuid", "tag %q not found", xuid)
 		}
 		k, ok, err = db.getKeys(tx, tagKeyID(xuid))
 		return err

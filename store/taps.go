@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/tagd-nfc/tagd"
-	bolt "go.etcd.io/bbolt"
 )
 
 // RecordTap atomically records a tap of tag t.XUID and returns the stored
@@ -17,87 +16,86 @@ import (
 // when Render is nil) with Seq, XUID, AID and ScanCount set by the store,
 // UID set to the tag's when empty, and Time set to now when zero.
 //
-// The write is fsynced before RecordTap returns; concurrent taps share
-// commits. Render may run more than once and must not have side effects.
+// The tap is durable before RecordTap returns: its record is fsynced in the
+// journal (journal.go), one sync for all the taps that queue meanwhile.
+// Render runs once, with the journal's lock held: it must be quick and
+// must not call the store.
 // It is CodeNotFound with Field "xuid" when the tag does not exist.
 func (db *DB) RecordTap(ctx context.Context, t tagd.Tap) (tagd.Scan, *tagd.Tag, error) {
 	if !validXUID(t.XUID) {
 		return tagd.Scan{}, nil, tagd.NotFound("xuid", "tag %q not found", t.XUID)
 	}
-	now := db.now()
-	var (
-		scan tagd.Scan
-		tag  *tagd.Tag
-		// miss is the error found while reading, before any write: it is
-		// returned by RecordTap, not by the transaction function, so that
-		// a tap of a missing tag does not abort a shared batch.
-		miss error
-	)
-	err := db.groupCommit(ctx, func(tx *bolt.Tx) error {
-		scan, tag, miss = tagd.Scan{}, nil, nil // this may be a rerun
-		cur, err := getTag(tx, t.XUID)
-		if err != nil {
-			miss = err
-			return nil
-		}
-		replay := t.HasCounter && cur.HasCounter && t.Counter <= cur.LastCounter
-		switch {
-		case t.Authenticated && !replay && t.HasCounter:
-			cur.LastCounter, cur.HasCounter = t.Counter, true
-			cur.ChipCount = uint64(t.Counter)
-		case !t.Authenticated && t.HasCounter:
-			standard, err := standardTag(tx, cur)
-			if err != nil {
-				miss = err
-				return nil
-			}
-			if standard {
-				cur.ChipCount = uint64(t.Counter)
-			}
-		}
-		cur.ScanCount++
-		s := t.Scan
-		if t.Render != nil {
-			s = t.Render(cloneTag(cur), replay)
-		}
-		seq, err := bkt(tx, bucketScans).NextSequence()
-		if err != nil {
-			return err
-		}
-		s.Seq, s.XUID, s.AID, s.ScanCount = seq, cur.XUID, cur.AID, cur.ScanCount
-		if s.UID == "" {
-			s.UID = cur.UID
-		}
-		if s.Time.IsZero() {
-			s.Time = now
-		}
-		if err := put(tx, bucketTags, cur.XUID, cur); err != nil {
-			return err
-		}
-		if err := db.putScan(tx, &s); err != nil {
-			return err
-		}
-		scan, tag = s, cur
-		return nil
-	})
-	if err == nil {
-		err = wrap(miss)
+	if err := ctx.Err(); err != nil {
+		return tagd.Scan{}, nil, err
 	}
+	now := db.now()
+	j := &db.j
+	// Read the tag (and whether its group is standard) before taking the
+	// journal's lock; its counters are taken under the lock from the
+	// overlay, or from this read when nothing changed them since.
+	epoch := db.live.current()
+	cur, standard, err := db.tapTag(ctx, t.XUID)
 	if err != nil {
 		return tagd.Scan{}, nil, err
 	}
-	return scan, tag, nil
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return tagd.Scan{}, nil, j.err
+	}
+	if db.live.current() != epoch {
+		// the store was written meanwhile: read again
+		if cur, standard, err = db.tapTag(ctx, t.XUID); err != nil {
+			return tagd.Scan{}, nil, err
+		}
+	}
+	st, ok := db.live.state(t.XUID)
+	if !ok {
+		st = stateOf(cur)
+	}
+	replay := t.HasCounter && st.HasCounter && t.Counter <= st.LastCounter
+	switch {
+	case t.Authenticated && !replay && t.HasCounter:
+		st.LastCounter, st.HasCounter = t.Counter, true
+		st.ChipCount = uint64(t.Counter)
+	case !t.Authenticated && t.HasCounter && standard:
+		st.ChipCount = uint64(t.Counter)
+	}
+	st.ScanCount++
+	st.apply(cur)
+	s := t.Scan
+	if t.Render != nil {
+		s = t.Render(cloneTag(cur), replay)
+	}
+	s.Seq, s.XUID, s.AID, s.ScanCount = j.seq+1, cur.XUID, cur.AID, cur.ScanCount
+	if s.UID == "" {
+		s.UID = cur.UID
+	}
+	if s.Time.IsZero() {
+		s.Time = now
+	}
+	data, err := encode(&s)
+	if err != nil {
+		return tagd.Scan{}, nil, err
+	}
+	j.seq++
+	j.appendRecord(&journalRecord{kind: recTap, xuid: cur.XUID, state: st, seq: s.Seq, scan: data})
+	j.scans = append(j.scans, pendingScan{seq: s.Seq, data: data})
+	j.pending.Store(int64(len(j.scans)))
+	j.dirty[cur.XUID] = st
+	db.live.setState(cur.XUID, st)
+	if err := db.commit(j.gen); err != nil {
+		return tagd.Scan{}, nil, err
+	}
+	return s, cur, nil
 }
 
-// standardTag reports whether t is in a standard group.
-func standardTag(tx *bolt.Tx, t *tagd.Tag) (bool, error) {
-	b, err := getBatch(tx, t.BatchID)
+// tapTag reads tag xuid for a tap (its counters may be behind the live
+// state), and whether its group is standard.
+func (db *DB) tapTag(ctx context.Context, xuid string) (t *tagd.Tag, standard bool, err error) {
+	v, err := db.FindTag(ctx, tagd.Lookup{XUID: xuid})
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
-	g, err := getGroup(tx, b.GroupID)
-	if err != nil {
-		return false, err
-	}
-	return g.Type == tagd.GroupStandard, nil
+	return &v.Tag, v.Group.Type == tagd.GroupStandard, nil
 }
