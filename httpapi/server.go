@@ -63,6 +63,9 @@ type Server struct {
 	// Manage is the store behind the Management API, PATCH /v1/x/{xuid}
 	// and /v1/a/{aid} (manage.go); nil answers Internal Error.
 	Manage ManageStore
+	// Catalog is the store behind the CRUD routes of accounts, folders,
+	// groups, batches and tags (catalog.go); nil answers Internal Error.
+	Catalog CatalogStore
 	// Auth configures API keys (auth.go).
 	Auth AuthConfig
 
@@ -86,6 +89,8 @@ func (s *Server) Handler() http.Handler {
 	s.manageRoutes(mux)
 	s.keyRoutes(mux) // /api/v1/identity, /api/v1/apikeys behind RequireKey (identity.go)
 	s.importRoutes(mux, true)
+	s.catalogRoutes(mux, true)
+	s.scanRoutes(mux, true)
 	mux.Handle("GET /api/v1/backup", s.RequireKey(tagd.ScopeAdmin, false, http.HandlerFunc(s.handleBackup))) // backupapi.go
 	mux.Handle("GET /metrics", s.RequireKey(tagd.ScopeAdmin, false, http.HandlerFunc(s.handleMetrics)))      // metrics.go
 	return s.instrument(mux)                                                                                 // request metrics (metrics.go)
@@ -104,11 +109,11 @@ func (s *Server) PublicHandler() http.Handler { return s.Handler() }
 // the admin API, for the CLI while the service runs.
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/v1/scans", s.handleScans)
-	mux.HandleFunc("GET /api/v1/readers", s.handleReaders)
+	s.scanRoutes(mux, false) // /api/v1/scans, /api/v1/readers (admin.go)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.adminKeyRoutes(mux) // /api/v1/apikeys management, keyless (identity.go)
 	s.importRoutes(mux, false)
+	s.catalogRoutes(mux, false)
 	mux.HandleFunc("GET /api/v1/backup", s.handleBackup) // backupapi.go
 	mux.HandleFunc("GET /metrics", s.handleMetrics)      // metrics.go
 	return mux

@@ -10,10 +10,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tagd-nfc/tagd"
 )
 
 // docsAPI is the API reference whose curl examples TestAPIDocExamples runs.
 const docsAPI = "../../docs/API.md"
+
+// docsClosedAID is the account, made for the examples, whose API access
+// is turned off.
+const docsClosedAID = "closed"
 
 // minAPIDocExamples guards against a change of format that would make the
 // parser silently find nothing to run.
@@ -69,9 +75,11 @@ func TestWildMatch(t *testing.T) {
 }
 
 // TestAPIDocExamples runs every curl example of docs/API.md, in order,
-// against an appliance on the demo data with HTTPS on the loopback and an
-// admin API key made with `tagd apikey create`, and compares curl's stdout
-// with the documented output ("…" matches anything within a line).
+// against an appliance on the demo data with HTTPS on the loopback, an
+// admin API key made with `tagd apikey create` and the keys of the
+// API-key error examples (expired, of an account with API access off,
+// restricted to other addresses), and compares curl's stdout with the
+// documented output ("…" matches anything within a line).
 func TestAPIDocExamples(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
@@ -89,20 +97,47 @@ func TestAPIDocExamples(t *testing.T) {
 		t.Fatalf("%s: found %d examples, want at least %d; is the ```sh / \"$ curl\" format intact?", docsAPI, len(examples), minAPIDocExamples)
 	}
 	dir := t.TempDir()
-	a := startAppliance(t, dir, "--https", "127.0.0.1:0")
+	// Besides the demo data: an account with API access turned off, for
+	// COMPANY_API_DISABLED.
+	db := prepareData(t, dir)
+	if err := db.CreateAccount(context.Background(), tagd.Account{AID: docsClosedAID, Name: "Closed", APIDisabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// The appliance runs on a clock that stands still during an example
+	// and moves one minute before each (clock.Add below): every key's
+	// bucket is full at the start of an example and empties only within
+	// it, so that RATE_LIMITED and its Retry-After are the same on every
+	// run. The config gives each key a burst of 3 requests.
+	clock := &keyClock{t: time.Now().Truncate(time.Second)}
+	cfg := filepath.Join(t.TempDir(), "tagd.json")
+	if err := os.WriteFile(cfg, []byte(`{"api_key_burst":3}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := startApplianceAt(t, dir, clock.Now, "--demo", "--https", "127.0.0.1:0", "--config", cfg)
 	if a.tlsBase == "" {
 		t.Fatal("no HTTPS listener")
 	}
 	key := createKey(t, dir, "--name", "docs", "--scope", "admin")
+	// valid now, expired from the first example on
+	expired := createKey(t, dir, "--name", "expiring", "--expires", clock.Now().Add(30*time.Second).Format(time.RFC3339))
+	closed := createKey(t, dir, "--name", "closed", "--account", docsClosedAID)
+	fenced := createKey(t, dir, "--name", "fenced", "--allow-ip", "192.0.2.0/24")
 	vars := []struct{ name, val string }{ // ${NAME} first, then longest names first
 		{"${TAGD_LAN}", a.tlsBase},
 		{"${TAGD}", a.base},
+		{"${EXPIRED_KEY}", expired.Key},
+		{"${CLOSED_KEY}", closed.Key},
+		{"${FENCED_KEY}", fenced.Key},
 		{"${KEY_ID}", key.ID},
 		{"${KEY}", key.Key},
 		{"${SOCK}", filepath.Join(dir, sockFile)},
 		{"${CA}", filepath.Join(dir, certFile)},
 		{"$TAGD_LAN", a.tlsBase},
 		{"$TAGD", a.base},
+		{"$EXPIRED_KEY", expired.Key},
+		{"$CLOSED_KEY", closed.Key},
+		{"$FENCED_KEY", fenced.Key},
 		{"$KEY_ID", key.ID},
 		{"$KEY", key.Key},
 		{"$SOCK", filepath.Join(dir, sockFile)},
@@ -121,6 +156,7 @@ func TestAPIDocExamples(t *testing.T) {
 		}()
 	}
 	for _, ex := range examples {
+		clock.Add(time.Minute)
 		cmd := ex.cmd
 		for _, v := range vars {
 			cmd = strings.ReplaceAll(cmd, v.name, v.val)

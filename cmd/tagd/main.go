@@ -174,7 +174,9 @@ func (c *helpCmd) run(context.Context) error {
   tagd run [--data DIR] [--demo] [--http ADDR] [--https ADDR] [--config FILE]
                                 the appliance (initialises DIR on first start)
   tagd init [--data DIR]        database, key-encryption key, TLS certificate; prints the first admin API key
-  tagd scans [--data DIR] [--last N] [--json]   the scan log, newest first
+  tagd scans [--data DIR] [--last N] [--json|--csv] [--xuid X] [--uid U] [--aid A] [--source S]
+             [--verdict pass|fail|none] [--reason CODE] [--since T] [--until T] [--before SEQ]
+                                the scan log, newest first
   tagd apikey create --name NAME [--scope S]... [--expires DATE] [--allow-ip CIDR]... [--json]
   tagd apikey list|disable|enable|delete|rotate [ID] [--json]   API keys (a new key is shown once)
   tagd sim-card [--vpcd HOST:PORT] [--demo] [--taps N]   a virtual NTAG 424 DNA tapping on pcscd via vpcd
