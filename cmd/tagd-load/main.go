@@ -50,6 +50,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,6 +86,7 @@ type config struct {
 	startCounter uint64
 	pid          int
 	json         bool
+	serveBare    string
 }
 
 // usageError is a command-line mistake (exit status 2).
@@ -104,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Uint64Var(&c.startCounter, "start-counter", 1, "sun mode: the first SUN counter of every tag")
 	fs.IntVar(&c.pid, "pid", 0, "report VmHWM/VmRSS of this process at the end")
 	fs.BoolVar(&c.json, "json", false, "print the report as a JSON object")
+	fs.StringVar(&c.serveBare, "serve-bare", "", "serve the bare baseline handler on this address in this process until SIGTERM (no load)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -113,6 +116,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	switch {
 	case fs.NArg() > 0:
 		return c, &usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	case c.serveBare != "" && (c.bare || c.url != ""):
+		return c, &usageError{"-serve-bare only serves; it excludes -bare and -url"}
+	case c.serveBare != "":
+		return c, nil
 	case c.mode != "lookup" && c.mode != "sun":
 		return c, &usageError{fmt.Sprintf("-mode: want lookup or sun, not %q", c.mode)}
 	case c.bare && c.url != "":
@@ -294,10 +301,13 @@ func sunNext(base string, i int, start uint64) (func() (string, string, error), 
 	return next, nextCounter
 }
 
-// startBare starts the baseline server: a bare net/http handler writing
+// startBare starts the baseline server on 127.0.0.1 and a free port.
+func startBare() (string, func(), error) { return startBareOn("127.0.0.1:0") }
+
+// startBareOn starts the baseline server: a bare net/http handler writing
 // the lookup's headers and bytes.
-func startBare() (string, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func startBareOn(addr string) (string, func(), error) {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, err
 	}
@@ -499,6 +509,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if c.serveBare != "" {
+		return serveBare(c.serveBare, stdout, stderr)
+	}
 	r, err := load(c)
 	if r != nil {
 		if c.json {
@@ -519,5 +532,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tagd-load: %d errors, the first: %s\n", r.Errors, r.FirstError)
 		return 3
 	}
+	return 0
+}
+
+// serveBare serves the baseline in this process, as tagd serves in its
+// own, prints its URL and waits for SIGTERM or SIGINT.
+func serveBare(addr string, stdout, stderr io.Writer) int {
+	url, stop, err := startBareOn(addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "tagd-load:", err)
+		return 1
+	}
+	defer stop()
+	fmt.Fprintln(stdout, "bare baseline serves", url)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	<-sig
 	return 0
 }
