@@ -60,8 +60,8 @@ func benchmarkRecordTapParallel(b *testing.B, mod ...func(*store.Options)) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "taps/s")
 }
 
-// BenchmarkRecordTapParallel is concurrent taps with fsync on: group
-// commit at work.
+// BenchmarkRecordTapParallel is concurrent taps with fsync on: taps
+// sharing the tap journal's syncs.
 func BenchmarkRecordTapParallel(b *testing.B) { benchmarkRecordTapParallel(b, withSync) }
 
 // BenchmarkRecordTapNoSync is the same without fsync, for comparison: the

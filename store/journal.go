@@ -545,3 +545,15 @@ func (db *DB) closeJournal() error {
 	}
 	return err
 }
+
+// Err reports why the store can no longer acknowledge taps (a failed
+// journal write or fold), or nil; the appliance's readiness check.
+func (db *DB) Err() error {
+	j := &db.j
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return nil
+	}
+	return j.err
+}

@@ -2,8 +2,13 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/tagd-nfc/tagd"
 )
 
 // journalBytes frames records as a journal file of the given epoch.
@@ -81,4 +86,33 @@ func FuzzReadJournal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJournalWriteFailureIsSticky breaks the journal's file under an open
+// store: the scan being written is refused, so is every later one, and Err
+// says why (the appliance's /readyz).
+func TestJournalWriteFailureIsSticky(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(filepath.Join(t.TempDir(), "tagd.db"), Options{KEK: bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AppendScan(ctx, tagd.Scan{Source: "api", Error: "xuid_not_found"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Err(); err != nil {
+		t.Fatalf("Err of a healthy store: %v", err)
+	}
+	db.j.f.Close() // the disk goes away
+	for i := range 2 {
+		if s, err := db.AppendScan(ctx, tagd.Scan{Source: "api", Error: "xuid_not_found"}); err == nil {
+			t.Fatalf("append %d on a broken journal acknowledged %+v", i, s)
+		}
+	}
+	if err := db.Err(); err == nil || !strings.Contains(err.Error(), "journal") {
+		t.Fatalf("Err after the failure: %v", err)
+	}
+	if err := db.Close(); err == nil {
+		t.Error("Close of a store with a failed journal reported nothing")
+	}
 }

@@ -124,7 +124,7 @@ func TestRecordTapStandard(t *testing.T) {
 
 // TestRecordTapConcurrent runs 16 goroutines × 200 taps on 8 tags, two
 // goroutines per tag with interleaved increasing counters, through real
-// group commits (fsync on). Every tap is logged exactly once, no scan
+// shared journal syncs (fsync on). Every tap is logged exactly once, no scan
 // count is lost, and per tag the accepted counters strictly increase in
 // log order.
 func TestRecordTapConcurrent(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 // BenchmarkCheckSUNDurable is the whole check flow of a genuine SUN tap,
 // in-process (no HTTP): identify the tag from its PICCData, verify, write
-// the counter and the scan durably (fsync on, group commit), with 16
+// the counter and the scan durably (fsync on, taps sharing journal syncs), with 16
 // goroutines tapping their own demo tags.
 func BenchmarkCheckSUNDurable(b *testing.B) {
 	dir := b.TempDir()

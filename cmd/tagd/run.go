@@ -194,7 +194,7 @@ func (c *runCmd) run(ctx context.Context) error {
 	checker := &tagd.Checker{Store: db, Verifier: newSUNVerifier(), Now: c.now, Rand: randUint64}
 	events := &tagd.Events{}
 	c.events = events
-	api := &httpapi.Server{Checker: checker, Ready: func(ctx context.Context) error { return nil }, Now: c.now, Logger: logger, Scans: db, Readers: events.Readers, Manage: db, Catalog: db}
+	api := &httpapi.Server{Checker: checker, Ready: func(context.Context) error { return db.Err() }, Now: c.now, Logger: logger, Scans: db, Readers: events.Readers, Manage: db, Catalog: db}
 	defer c.startAPIKeys(ctx, api, db, logger)() // API keys: store, limits, purge; stops after the listeners (apikey.go)
 	kiosk := &ui.Server{Events: events, Now: c.now, Logger: logger, IdleAfter: c.cfg.IdleAfter.Duration(), Lang: c.cfg.Lang}
 	defer kiosk.Close()
