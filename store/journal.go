@@ -41,7 +41,9 @@ import (
 const (
 	// journalSuffix names the journal beside the database file.
 	journalSuffix = ".journal"
-	// foldAt is the number of journaled scans that triggers a fold.
+	// foldAt is the number of journaled scans that triggers a fold; so
+	// does a journal that has outgrown its preallocated size (scans with
+	// long responses).
 	foldAt = 4096
 	// maxFrame bounds one journal payload (a scan record is a few hundred
 	// bytes).
@@ -459,7 +461,7 @@ func (db *DB) commit(gen uint64) error {
 			j.durable = g
 		}
 		j.cond.Broadcast()
-		if err == nil && len(j.scans) >= foldAt {
+		if err == nil && (len(j.scans) >= foldAt || j.off >= journalPrealloc) {
 			if err := db.foldLocked(); err != nil {
 				return err
 			}

@@ -337,3 +337,32 @@ func TestJournalManagementSeesTaps(t *testing.T) {
 		t.Fatalf("FindTag after: %+v, %v", v, err)
 	}
 }
+
+// TestJournalFoldsWhenFull taps with long responses (4 KiB scans): the
+// journal is folded once it outgrows its 4 MiB preallocation, long before
+// 4,096 scans, so the file stays about that size; every scan is kept.
+func TestJournalFoldsWhenFull(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	fixture(t, db)
+	long := strings.Repeat("x", 4096)
+	const taps = 1300 // 5.3 MB of records
+	for range taps {
+		if _, _, err := db.RecordTap(ctx, tagd.Tap{XUID: stdXUID, Render: func(*tagd.Tag, bool) tagd.Scan {
+			return tagd.Scan{Source: "api", Response: long}
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(db.path + ".journal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > 4<<20+64<<10 {
+		t.Errorf("journal of %d bytes after %d scans of 4 KiB: not folded when full", fi.Size(), taps)
+	}
+	scans, err := db.Scans(ctx, 2*taps)
+	if err != nil || len(scans) != taps {
+		t.Fatalf("scans: %d, %v", len(scans), err)
+	}
+}
