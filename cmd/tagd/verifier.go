@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"sync"
@@ -10,8 +11,11 @@ import (
 )
 
 // sunVerifier adapts the sun package to tagd.Verifier. It keeps one
-// expanded sun.Profile per tag group and revision, so that a tap does no
-// key expansion for a group's static keys.
+// expanded sun.Profile per tag group, rebuilt whenever the group's
+// revision, SUN profile or keys differ from what it was built from (a
+// group deleted and created again under the same ID starts at the same
+// revision), so that a tap does no key expansion for a group's static
+// keys.
 type sunVerifier struct {
 	mu    sync.Mutex
 	cache map[string]*groupProfile // by group ID
@@ -20,6 +24,8 @@ type sunVerifier struct {
 // groupProfile is a group's profile with its keys expanded.
 type groupProfile struct {
 	rev      uint64
+	src      *tagd.SUNProfile // a copy of what it was built from
+	keys     tagd.Keys        // a copy of the keys it was built from
 	profile  *sun.Profile
 	names    sun.ParamNames
 	macInput sun.MACInput
@@ -37,7 +43,7 @@ func newSUNVerifier() *sunVerifier {
 func (v *sunVerifier) profile(g *tagd.TagGroup, keys tagd.Keys) *groupProfile {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if p, ok := v.cache[g.ID]; ok && p.rev == g.Rev {
+	if p, ok := v.cache[g.ID]; ok && p.builtFrom(g, keys) {
 		return p
 	}
 	p := buildProfile(g, keys)
@@ -45,9 +51,23 @@ func (v *sunVerifier) profile(g *tagd.TagGroup, keys tagd.Keys) *groupProfile {
 	return p
 }
 
+// builtFrom reports whether p was built from g's revision, profile and
+// keys.
+func (p *groupProfile) builtFrom(g *tagd.TagGroup, keys tagd.Keys) bool {
+	switch {
+	case p.rev != g.Rev, (p.src == nil) != (g.Profile == nil), p.src != nil && *p.src != *g.Profile:
+		return false
+	}
+	return bytes.Equal(p.keys.Meta, keys.Meta) && bytes.Equal(p.keys.File, keys.File) && bytes.Equal(p.keys.Master, keys.Master)
+}
+
 // buildProfile expands a group's SUN profile and keys.
 func buildProfile(g *tagd.TagGroup, keys tagd.Keys) *groupProfile {
-	p := &groupProfile{rev: g.Rev}
+	p := &groupProfile{rev: g.Rev, keys: tagd.Keys{Meta: bytes.Clone(keys.Meta), File: bytes.Clone(keys.File), Master: bytes.Clone(keys.Master)}}
+	if g.Profile != nil {
+		src := *g.Profile
+		p.src = &src
+	}
 	sp := g.Profile
 	if sp == nil {
 		p.err = fmt.Errorf("group %s has no SUN profile", g.ID)
