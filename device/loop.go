@@ -68,6 +68,7 @@ type Loop struct {
 	name     string
 	lastUID  string
 	lastGone time.Time
+	lastFail string // the error of the last failure logged as a warning
 }
 
 // Status returns the latest status of the reader.
@@ -248,14 +249,24 @@ func (l *Loop) runLines(ctx context.Context) {
 	}
 }
 
-// fail reports a reader error.
+// fail reports a reader error. A reader that stays away fails every few
+// seconds for as long as it is missing: the same error again is a warning
+// only at attempts 1, 2, 4, 8, … (a debug line otherwise), so that an
+// unplugged reader leaves a dozen lines a day in the log, not thousands.
+// The status (what the kiosk and /api/v1/readers show) is set every time.
 func (l *Loop) fail(err error, attempt int) {
 	state := tagd.ReaderError
 	if errors.Is(err, ErrReaderAbsent) {
 		state = tagd.ReaderAbsent
 	}
-	l.log().Warn("reader failed", "err", err, "attempt", attempt)
-	l.set(state, err.Error(), time.Time{})
+	msg := err.Error()
+	if msg != l.lastFail || attempt&(attempt-1) == 0 {
+		l.log().Warn("reader failed", "err", err, "attempt", attempt)
+		l.lastFail = msg
+	} else {
+		l.log().Debug("reader failed", "err", err, "attempt", attempt)
+	}
+	l.set(state, msg, time.Time{})
 }
 
 // wait backs off before retry number attempt; false when ctx ended.

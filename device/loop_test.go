@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
@@ -446,4 +447,61 @@ func TestDefaultBackoff(t *testing.T) {
 	if DefaultBackoff(1000) != MaxBackoff || DefaultBackoff(0) != MinBackoff {
 		t.Error("bounds")
 	}
+}
+
+// TestLoopFailureWarnings: a reader that keeps failing with the same error
+// is a warning at attempts 1, 2, 4, 8, 16, 32, 64 of 100, a debug line
+// otherwise; another error is a warning at once; the status follows every
+// change.
+func TestLoopFailureWarnings(t *testing.T) {
+	gone := fmt.Errorf("no reader: %w", ErrReaderAbsent)
+	var results []result
+	for range 100 {
+		results = append(results, result{err: gone})
+	}
+	results = append(results, result{err: errors.New("pcscd gone")})
+	var log syncLog
+	d := &fakeDriver{idle: make(chan struct{}), results: results}
+	h := start(t, &Loop{Driver: d, Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	within(t, d.idle, "idle")
+	var warnAttempts []string
+	debug := 0
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		switch {
+		case strings.Contains(line, "level=WARN") && strings.Contains(line, "reader failed"):
+			_, a, _ := strings.Cut(line, "attempt=")
+			warnAttempts = append(warnAttempts, a)
+		case strings.Contains(line, "level=DEBUG") && strings.Contains(line, "reader failed"):
+			debug++
+		}
+	}
+	want := []string{"1", "2", "4", "8", "16", "32", "64", "101"}
+	if !reflect.DeepEqual(warnAttempts, want) {
+		t.Errorf("warnings at attempts %v, want %v", warnAttempts, want)
+	}
+	if debug != 101-len(want) {
+		t.Errorf("%d debug lines, want %d", debug, 101-len(want))
+	}
+	wantStates := []string{"starting:", "absent:no reader: device: reader absent", "error:pcscd gone"}
+	if got := h.states(); !reflect.DeepEqual(got, wantStates) {
+		t.Errorf("states %q, want %q", got, wantStates)
+	}
+}
+
+// syncLog is a log destination safe for the loop's goroutine and the test.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncLog) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncLog) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
