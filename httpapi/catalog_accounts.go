@@ -3,7 +3,6 @@ package httpapi
 import (
 	"crypto/sha256"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/tagd-nfc/tagd"
@@ -66,121 +65,69 @@ func tokenHash(tok string) ([]byte, error) {
 // accountNotFound is the answer for an account the caller cannot see.
 func accountNotFound(aid string) error { return tagd.NotFound("aid", "account %q not found", aid) }
 
-// handleAccountList is GET /api/v1/accounts: every account the key
-// reaches, by AID.
-func (s *Server) handleAccountList(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	var accounts []tagd.Account
-	if ka := keyAccount(r); ka != "" {
-		a, err := st.Account(r.Context(), ka)
-		if err != nil && tagd.ErrorCode(err) != tagd.CodeNotFound {
-			s.writeError(w, err)
-			return
+// accountHandlers returns the handlers of /api/v1/accounts. GET lists
+// every account the key reaches, by AID. Keys of an account cannot create
+// or delete accounts; DELETE is 409 while folders or API keys belong to
+// the account.
+func (s *Server) accountHandlers() catalogHandlers {
+	k := catalogKind[tagd.Account]{name: "accounts", applianceOnly: true, id: func(a *tagd.Account) string { return a.AID },
+		reach: reachAccount, load: CatalogStore.Account, show: shown(AccountInfoOf), remove: CatalogStore.DeleteAccount}
+	list := s.catalogHandler(func(w http.ResponseWriter, r *http.Request, st CatalogStore) error {
+		accounts, err := keyAccounts(r, st)
+		if err != nil {
+			return err
 		}
-		if a != nil {
-			accounts = append(accounts, *a)
-		}
-	} else {
-		var err error
-		if accounts, err = st.Accounts(r.Context()); err != nil {
-			s.writeError(w, err)
-			return
-		}
-	}
-	out := make([]AccountInfo, 0, len(accounts))
-	for i := range accounts {
-		out = append(out, AccountInfoOf(&accounts[i]))
-	}
-	s.writeValue(w, http.StatusOK, out)
+		return k.writeList(s, w, r, st, accounts)
+	})
+	return catalogResource(s, k, list, createAccount, patchAccount)
 }
 
-// handleAccountGet is GET /api/v1/accounts/{id}.
-func (s *Server) handleAccountGet(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
+// keyAccounts returns the accounts the calling key reaches: its own (none
+// when it is gone), or every account.
+func keyAccounts(r *http.Request, st CatalogStore) ([]tagd.Account, error) {
+	ka := keyAccount(r)
+	if ka == "" {
+		return st.Accounts(r.Context())
 	}
-	aid := r.PathValue("id")
+	a, err := st.Account(r.Context(), ka)
+	if err != nil && tagd.ErrorCode(err) != tagd.CodeNotFound {
+		return nil, err
+	}
+	if a == nil {
+		return nil, nil
+	}
+	return []tagd.Account{*a}, nil
+}
+
+// reachAccount checks that the calling key reaches account aid; it reads
+// nothing.
+func reachAccount(r *http.Request, _ CatalogStore, aid string) (*tagd.Account, error) {
 	if !reaches(r, aid) {
-		s.writeError(w, accountNotFound(aid))
-		return
+		return nil, accountNotFound(aid)
 	}
-	a, err := st.Account(r.Context(), aid)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.writeValue(w, http.StatusOK, AccountInfoOf(a))
+	return nil, nil
 }
 
-// handleAccountCreate is POST /api/v1/accounts (NewAccount): 201. Keys of
-// an account cannot create accounts.
-func (s *Server) handleAccountCreate(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	if keyAccount(r) != "" {
-		s.writeError(w, authErr(CodeInsufficientScope, "only the appliance's own API keys create accounts"))
-		return
-	}
-	var body NewAccount
-	if err := decodeBody(w, r, &body); err != nil {
-		s.writeError(w, err)
-		return
-	}
+// createAccount is POST /api/v1/accounts (NewAccount).
+func createAccount(r *http.Request, st CatalogStore, body *NewAccount) (*tagd.Account, error) {
 	hash, err := tokenHash(body.MgmtToken)
 	if err != nil {
-		s.writeError(w, err)
-		return
+		return nil, err
 	}
 	a := tagd.Account{AID: body.AID, Name: body.Name, MgmtTokenHash: hash, APIDisabled: body.APIDisabled}
 	if err := st.CreateAccount(r.Context(), a); err != nil {
-		s.writeError(w, err)
-		return
+		return nil, err
 	}
-	got, err := st.Account(r.Context(), a.AID)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.created(w, "/api/v1/accounts/"+url.PathEscape(got.AID), AccountInfoOf(got))
+	return st.Account(r.Context(), a.AID)
 }
 
-// handleAccountPatch is PATCH /api/v1/accounts/{id} (AccountChange).
-func (s *Server) handleAccountPatch(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	aid := r.PathValue("id")
-	if !reaches(r, aid) {
-		s.writeError(w, accountNotFound(aid))
-		return
-	}
-	var ch AccountChange
-	if err := decodeBody(w, r, &ch); err != nil {
-		s.writeError(w, err)
-		return
-	}
+// patchAccount is PATCH /api/v1/accounts/{id} (AccountChange).
+func patchAccount(r *http.Request, st CatalogStore, id string, ch *AccountChange) error {
 	apply, err := ch.prepare()
 	if err != nil {
-		s.writeError(w, err)
-		return
+		return err
 	}
-	if err := st.UpdateAccount(r.Context(), aid, apply); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	a, err := st.Account(r.Context(), aid)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.writeValue(w, http.StatusOK, AccountInfoOf(a))
+	return st.UpdateAccount(r.Context(), id, apply)
 }
 
 // prepare checks the change and returns the function that applies it.
@@ -212,23 +159,4 @@ func (ch *AccountChange) prepare() (func(*tagd.Account) error, error) {
 		}
 		return nil
 	}, nil
-}
-
-// handleAccountDelete is DELETE /api/v1/accounts/{id}: 204; 409 while
-// folders or API keys belong to the account. Keys of an account cannot
-// delete accounts.
-func (s *Server) handleAccountDelete(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	if keyAccount(r) != "" {
-		s.writeError(w, authErr(CodeInsufficientScope, "only the appliance's own API keys delete accounts"))
-		return
-	}
-	if err := st.DeleteAccount(r.Context(), r.PathValue("id")); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	deleted(w)
 }

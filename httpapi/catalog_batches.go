@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"net/url"
 
 	"github.com/tagd-nfc/tagd"
 )
@@ -37,100 +36,43 @@ func (s *Server) reachBatch(r *http.Request, st CatalogStore, id string) error {
 	return err
 }
 
-// handleBatchList is GET /api/v1/batches[?group=ID][&aid=AID]: the
-// batches the key reaches, by ID.
-func (s *Server) handleBatchList(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	aid, ok := s.listAccount(w, r)
-	if !ok {
-		return
-	}
-	batches, err := st.Batches(r.Context(), aid, r.URL.Query().Get("group"))
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.writeValue(w, http.StatusOK, batches)
+// batchHandlers returns the handlers of /api/v1/batches, which show the
+// batches as they are. GET lists the batches the key reaches, by ID,
+// filtered by ?group=ID and ?aid=AID. DELETE is 409 while tags are in the
+// batch.
+func (s *Server) batchHandlers() catalogHandlers {
+	k := catalogKind[tagd.Batch]{name: "batches", id: func(b *tagd.Batch) string { return b.ID },
+		reach: func(r *http.Request, st CatalogStore, id string) (*tagd.Batch, error) {
+			return nil, s.reachBatch(r, st, id)
+		},
+		load: CatalogStore.Batch, show: shown(func(b *tagd.Batch) *tagd.Batch { return b }), remove: CatalogStore.DeleteBatch}
+	list := catalogList(s, k, func(_ http.ResponseWriter, r *http.Request, st CatalogStore, aid string) ([]tagd.Batch, error) {
+		return st.Batches(r.Context(), aid, r.URL.Query().Get("group"))
+	})
+	return catalogResource(s, k, list, s.createBatch, patchBatch)
 }
 
-// handleBatchGet is GET /api/v1/batches/{id}.
-func (s *Server) handleBatchGet(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if err := s.reachBatch(r, st, id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	b, err := st.Batch(r.Context(), id)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.writeValue(w, http.StatusOK, b)
-}
-
-// handleBatchCreate is POST /api/v1/batches (NewBatch): 201.
-func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	var body NewBatch
-	if err := decodeBody(w, r, &body); err != nil {
-		s.writeError(w, err)
-		return
-	}
+// createBatch is POST /api/v1/batches (NewBatch).
+func (s *Server) createBatch(r *http.Request, st CatalogStore, body *NewBatch) (*tagd.Batch, error) {
 	if body.GroupID != "" {
 		if _, err := s.reachGroup(r, st, body.GroupID); err != nil {
-			s.writeError(w, err)
-			return
+			return nil, err
 		}
 	}
 	b := &tagd.Batch{ID: body.ID, GroupID: body.GroupID, Name: body.Name, Status: body.Status}
 	if err := st.CreateBatch(r.Context(), b); err != nil {
-		s.writeError(w, err)
-		return
+		return nil, err
 	}
-	s.created(w, "/api/v1/batches/"+url.PathEscape(b.ID), b)
+	return b, nil
 }
 
-// handleBatchPatch is PATCH /api/v1/batches/{id} (BatchChange).
-func (s *Server) handleBatchPatch(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if err := s.reachBatch(r, st, id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	var ch BatchChange
-	if err := decodeBody(w, r, &ch); err != nil {
-		s.writeError(w, err)
-		return
-	}
+// patchBatch is PATCH /api/v1/batches/{id} (BatchChange).
+func patchBatch(r *http.Request, st CatalogStore, id string, ch *BatchChange) error {
 	apply, err := ch.prepare()
 	if err != nil {
-		s.writeError(w, err)
-		return
+		return err
 	}
-	if err := st.UpdateBatch(r.Context(), id, apply); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	b, err := st.Batch(r.Context(), id)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.writeValue(w, http.StatusOK, b)
+	return st.UpdateBatch(r.Context(), id, apply)
 }
 
 // prepare checks the change and returns the function that applies it.
@@ -146,12 +88,9 @@ func (ch *BatchChange) prepare() (func(*tagd.Batch) error, error) {
 	if err != nil {
 		return nil, err
 	}
-	status, err := ch.Status.get("status")
+	status, err := patchStatus(&ch.Status, `"active" or "inactive"`)
 	if err != nil {
 		return nil, err
-	}
-	if ch.Status.Set && status == "" {
-		return nil, &tagd.Error{Code: tagd.CodeInvalid, Field: "status", Message: `status must be "active" or "inactive"`}
 	}
 	return func(b *tagd.Batch) error {
 		if ch.GroupID.Set {
@@ -165,23 +104,4 @@ func (ch *BatchChange) prepare() (func(*tagd.Batch) error, error) {
 		}
 		return nil
 	}, nil
-}
-
-// handleBatchDelete is DELETE /api/v1/batches/{id}: 204; 409 while tags
-// are in it.
-func (s *Server) handleBatchDelete(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if err := s.reachBatch(r, st, id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	if err := st.DeleteBatch(r.Context(), id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	deleted(w)
 }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"crypto/sha256"
 	"net/http"
-	"net/url"
 
 	"github.com/tagd-nfc/tagd"
 )
@@ -74,132 +73,44 @@ func folderNotFound(id string) error { return tagd.NotFound("folder_id", "folder
 
 // reachFolder returns folder id if the calling key reaches it.
 func (s *Server) reachFolder(r *http.Request, st CatalogStore, id string) (*tagd.Folder, error) {
-	f, err := st.Folder(r.Context(), id)
+	return reachOwned(r, id, st.Folder, func(f *tagd.Folder) string { return f.AID }, folderNotFound)
+}
+
+// folderHandlers returns the handlers of /api/v1/folders. GET lists the
+// folders the key reaches, by ID, filtered by ?aid=AID. DELETE is 409
+// while tag groups are in the folder.
+func (s *Server) folderHandlers() catalogHandlers {
+	k := catalogKind[tagd.Folder]{name: "folders", id: func(f *tagd.Folder) string { return f.ID },
+		reach: s.reachFolder, load: CatalogStore.Folder, show: shown(FolderInfoOf), remove: CatalogStore.DeleteFolder}
+	list := catalogList(s, k, func(_ http.ResponseWriter, r *http.Request, st CatalogStore, aid string) ([]tagd.Folder, error) {
+		return st.Folders(r.Context(), aid)
+	})
+	return catalogResource(s, k, list, createFolder, patchFolder)
+}
+
+// createFolder is POST /api/v1/folders (NewFolder).
+func createFolder(r *http.Request, st CatalogStore, body *NewFolder) (*tagd.Folder, error) {
+	if !reaches(r, body.AID) {
+		return nil, accountNotFound(body.AID)
+	}
+	hash, err := folderTokenHash(body.Token)
 	if err != nil {
 		return nil, err
 	}
-	if !reaches(r, f.AID) {
-		return nil, folderNotFound(id)
+	f := &tagd.Folder{ID: body.ID, AID: body.AID, Name: body.Name, TokenHash: hash, CORS: body.CORS, Status: body.Status, Fields: body.Fields}
+	if err := st.CreateFolder(r.Context(), f); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
 
-// handleFolderList is GET /api/v1/folders[?aid=AID]: the folders the key
-// reaches, by ID.
-func (s *Server) handleFolderList(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	aid, ok := s.listAccount(w, r)
-	if !ok {
-		return
-	}
-	folders, err := st.Folders(r.Context(), aid)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	out := make([]FolderInfo, 0, len(folders))
-	for i := range folders {
-		out = append(out, FolderInfoOf(&folders[i]))
-	}
-	s.writeValue(w, http.StatusOK, out)
-}
-
-// listAccount returns the account a list is limited to: the aid query
-// parameter, or the calling key's account. A key of one account that asks
-// for another gets an empty list: ok is true and aid names no account's
-// objects ("\x00").
-func (s *Server) listAccount(w http.ResponseWriter, r *http.Request) (aid string, ok bool) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		s.writeError(w, &tagd.Error{Code: tagd.CodeInvalid, Field: "query", Message: "the query string is malformed"})
-		return "", false
-	}
-	aid = q.Get("aid")
-	if ka := keyAccount(r); ka != "" {
-		if aid != "" && aid != ka {
-			return "\x00", true
-		}
-		aid = ka
-	}
-	return aid, true
-}
-
-// handleFolderGet is GET /api/v1/folders/{id}.
-func (s *Server) handleFolderGet(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	f, err := s.reachFolder(r, st, r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.writeValue(w, http.StatusOK, FolderInfoOf(f))
-}
-
-// handleFolderCreate is POST /api/v1/folders (NewFolder): 201.
-func (s *Server) handleFolderCreate(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	var body NewFolder
-	if err := decodeBody(w, r, &body); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	if !reaches(r, body.AID) {
-		s.writeError(w, accountNotFound(body.AID))
-		return
-	}
-	hash, err := folderTokenHash(body.Token)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	f := &tagd.Folder{ID: body.ID, AID: body.AID, Name: body.Name, TokenHash: hash, CORS: body.CORS, Status: body.Status, Fields: body.Fields}
-	if err := st.CreateFolder(r.Context(), f); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.created(w, "/api/v1/folders/"+url.PathEscape(f.ID), FolderInfoOf(f))
-}
-
-// handleFolderPatch is PATCH /api/v1/folders/{id} (FolderChange).
-func (s *Server) handleFolderPatch(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if _, err := s.reachFolder(r, st, id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	var ch FolderChange
-	if err := decodeBody(w, r, &ch); err != nil {
-		s.writeError(w, err)
-		return
-	}
+// patchFolder is PATCH /api/v1/folders/{id} (FolderChange).
+func patchFolder(r *http.Request, st CatalogStore, id string, ch *FolderChange) error {
 	apply, err := ch.prepare()
 	if err != nil {
-		s.writeError(w, err)
-		return
+		return err
 	}
-	if err := st.UpdateFolder(r.Context(), id, apply); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	f, err := st.Folder(r.Context(), id)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.writeValue(w, http.StatusOK, FolderInfoOf(f))
+	return st.UpdateFolder(r.Context(), id, apply)
 }
 
 // prepare checks the change and returns the function that applies it.
@@ -219,12 +130,9 @@ func (ch *FolderChange) prepare() (func(*tagd.Folder) error, error) {
 	if err != nil {
 		return nil, err
 	}
-	status, err := ch.Status.get("status")
+	status, err := patchStatus(&ch.Status, `"active" or "inactive"`)
 	if err != nil {
 		return nil, err
-	}
-	if ch.Status.Set && status == "" {
-		return nil, &tagd.Error{Code: tagd.CodeInvalid, Field: "status", Message: `status must be "active" or "inactive"`}
 	}
 	return func(f *tagd.Folder) error {
 		if ch.Name.Set {
@@ -244,23 +152,4 @@ func (ch *FolderChange) prepare() (func(*tagd.Folder) error, error) {
 		}
 		return nil
 	}, nil
-}
-
-// handleFolderDelete is DELETE /api/v1/folders/{id}: 204; 409 while tag
-// groups are in it.
-func (s *Server) handleFolderDelete(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if _, err := s.reachFolder(r, st, id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	if err := st.DeleteFolder(r.Context(), id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	deleted(w)
 }

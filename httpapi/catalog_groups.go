@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"unicode/utf8"
 
 	"github.com/tagd-nfc/tagd"
@@ -135,144 +134,66 @@ func groupInfo(ctx context.Context, st CatalogStore, g *tagd.TagGroup) (GroupInf
 	return gi, nil
 }
 
-// handleGroupList is GET /api/v1/groups[?folder=ID][&aid=AID]: the
-// groups the key reaches, by ID.
-func (s *Server) handleGroupList(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	aid, ok := s.listAccount(w, r)
-	if !ok {
-		return
-	}
-	groups, err := st.Groups(r.Context(), aid, r.URL.Query().Get("folder"))
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	out := make([]GroupInfo, 0, len(groups))
-	for i := range groups {
-		gi, err := groupInfo(r.Context(), st, &groups[i])
-		if err != nil {
-			s.writeError(w, err)
-			return
-		}
-		out = append(out, gi)
-	}
-	s.writeValue(w, http.StatusOK, out)
+// groupHandlers returns the handlers of /api/v1/groups. GET lists the
+// groups the key reaches, by ID, filtered by ?folder=ID and ?aid=AID. A
+// PATCH puts the group's revision up, so that verifiers drop what they
+// derived from its profile and keys. DELETE deletes the group's keys too;
+// it is 409 while batches are in the group.
+func (s *Server) groupHandlers() catalogHandlers {
+	k := catalogKind[tagd.TagGroup]{name: "groups", id: func(g *tagd.TagGroup) string { return g.ID },
+		reach: s.reachGroup, load: CatalogStore.Group, remove: CatalogStore.DeleteGroup,
+		show: func(st CatalogStore, ctx context.Context, g *tagd.TagGroup) (any, error) {
+			return groupInfo(ctx, st, g)
+		}}
+	list := catalogList(s, k, func(_ http.ResponseWriter, r *http.Request, st CatalogStore, aid string) ([]tagd.TagGroup, error) {
+		return st.Groups(r.Context(), aid, r.URL.Query().Get("folder"))
+	})
+	return catalogResource(s, k, list, s.createGroup, patchGroup)
 }
 
-// handleGroupGet is GET /api/v1/groups/{id}.
-func (s *Server) handleGroupGet(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	g, err := s.reachGroup(r, st, r.PathValue("id"))
-	if err == nil {
-		var gi GroupInfo
-		if gi, err = groupInfo(r.Context(), st, g); err == nil {
-			s.writeValue(w, http.StatusOK, gi)
-			return
-		}
-	}
-	s.writeError(w, err)
-}
-
-// handleGroupCreate is POST /api/v1/groups (NewGroup): 201.
-func (s *Server) handleGroupCreate(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	var body NewGroup
-	if err := decodeBody(w, r, &body); err != nil {
-		s.writeError(w, err)
-		return
-	}
+// createGroup is POST /api/v1/groups (NewGroup).
+func (s *Server) createGroup(r *http.Request, st CatalogStore, body *NewGroup) (*tagd.TagGroup, error) {
 	var keys tagd.Keys
 	if body.Keys != nil {
 		if err := needAdmin(r, "setting group keys"); err != nil {
-			s.writeError(w, err)
-			return
+			return nil, err
 		}
 		var err error
 		if keys, err = body.Keys.keys(); err != nil {
-			s.writeError(w, err)
-			return
+			return nil, err
 		}
 		if body.Type != tagd.GroupAuthentication && (len(keys.Meta) > 0 || len(keys.File) > 0 || len(keys.Master) > 0) {
-			s.writeError(w, &tagd.Error{Code: tagd.CodeInvalid, Field: "keys", Message: "only authentication groups hold keys"})
-			return
+			return nil, &tagd.Error{Code: tagd.CodeInvalid, Field: "keys", Message: "only authentication groups hold keys"}
 		}
 	}
 	if err := checkExtended(body.Extended); err != nil {
-		s.writeError(w, err)
-		return
+		return nil, err
 	}
 	if body.FolderID != "" {
 		if _, err := s.reachFolder(r, st, body.FolderID); err != nil {
-			s.writeError(w, err)
-			return
+			return nil, err
 		}
 	}
 	g := &tagd.TagGroup{FolderID: body.FolderID, Name: body.Name, Type: body.Type, Status: body.Status, Ruleset: body.Ruleset,
 		Extended: body.Extended, Profile: body.Profile}
 	if err := st.CreateGroup(r.Context(), g, keys); err != nil {
-		s.writeError(w, err)
-		return
+		return nil, err
 	}
-	gi, err := groupInfo(r.Context(), st, g)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.created(w, "/api/v1/groups/"+url.PathEscape(g.ID), gi)
+	return g, nil
 }
 
-// handleGroupPatch is PATCH /api/v1/groups/{id} (GroupChange). The group's
-// revision goes up, so that verifiers drop what they derived from its
-// profile and keys.
-func (s *Server) handleGroupPatch(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if _, err := s.reachGroup(r, st, id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	var ch GroupChange
-	if err := decodeBody(w, r, &ch); err != nil {
-		s.writeError(w, err)
-		return
-	}
+// patchGroup is PATCH /api/v1/groups/{id} (GroupChange).
+func patchGroup(r *http.Request, st CatalogStore, id string, ch *GroupChange) error {
 	if ch.Keys.Set {
 		if err := needAdmin(r, "setting group keys"); err != nil {
-			s.writeError(w, err)
-			return
+			return err
 		}
 	}
 	apply, keys, err := ch.prepare()
 	if err != nil {
-		s.writeError(w, err)
-		return
+		return err
 	}
-	if err := st.PatchGroup(r.Context(), id, apply, keys); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	g, err := st.Group(r.Context(), id)
-	if err == nil {
-		var gi GroupInfo
-		if gi, err = groupInfo(r.Context(), st, g); err == nil {
-			s.writeValue(w, http.StatusOK, gi)
-			return
-		}
-	}
-	s.writeError(w, err)
+	return st.PatchGroup(r.Context(), id, apply, keys)
 }
 
 // prepare checks the change and returns the function that applies it and
@@ -285,12 +206,9 @@ func (ch *GroupChange) prepare() (func(*tagd.TagGroup) error, *tagd.Keys, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	status, err := ch.Status.get("status")
+	status, err := patchStatus(&ch.Status, `"active" or "inactive"`)
 	if err != nil {
 		return nil, nil, err
-	}
-	if ch.Status.Set && status == "" {
-		return nil, nil, &tagd.Error{Code: tagd.CodeInvalid, Field: "status", Message: `status must be "active" or "inactive"`}
 	}
 	ruleset, err := ch.Ruleset.get("ruleset")
 	if err != nil {
@@ -329,23 +247,4 @@ func (ch *GroupChange) prepare() (func(*tagd.TagGroup) error, *tagd.Keys, error)
 		}
 		return nil
 	}, keys, nil
-}
-
-// handleGroupDelete is DELETE /api/v1/groups/{id}: 204, with its keys;
-// 409 while batches are in it.
-func (s *Server) handleGroupDelete(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	id := r.PathValue("id")
-	if _, err := s.reachGroup(r, st, id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	if err := st.DeleteGroup(r.Context(), id); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	deleted(w)
 }

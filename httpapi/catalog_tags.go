@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 	"unicode"
@@ -137,140 +136,77 @@ func tagNotFound(xuid string) error { return tagd.NotFound("xuid", "tag %q not f
 
 // reachTag returns tag xuid if the calling key reaches it.
 func (s *Server) reachTag(r *http.Request, st CatalogStore, xuid string) (*tagd.Tag, error) {
-	t, err := st.Tag(r.Context(), xuid)
-	if err != nil {
-		return nil, err
-	}
-	if !reaches(r, t.AID) {
-		return nil, tagNotFound(xuid)
-	}
-	return t, nil
+	return reachOwned(r, xuid, st.Tag, func(t *tagd.Tag) string { return t.AID }, tagNotFound)
 }
 
-// handleTagList is GET /api/v1/tags[?batch=ID][&aid=AID][&limit=N][&after=XUID]:
+// tagHandlers returns the handlers of /api/v1/tags. DELETE frees the
+// tag's UID and CUID and deletes its own keys; the scan log keeps its
+// scans.
+func (s *Server) tagHandlers() catalogHandlers {
+	k := catalogKind[tagd.Tag]{name: "tags", id: func(t *tagd.Tag) string { return t.XUID },
+		reach: s.reachTag, load: CatalogStore.Tag, show: shown(TagInfoOf), remove: CatalogStore.DeleteTag}
+	return catalogResource(s, k, catalogList(s, k, listTags), s.createTag, s.patchTag)
+}
+
+// listTags reads the tags of GET /api/v1/tags[?batch=ID][&aid=AID][&limit=N][&after=XUID]:
 // up to limit (default 100, at most 1000) tags the key reaches, in XUID
 // order after the XUID after. When there are more, a Link header with
 // rel="next" gives the URL of the next page.
-func (s *Server) handleTagList(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	aid, ok := s.listAccount(w, r)
-	if !ok {
-		return
-	}
+func listTags(w http.ResponseWriter, r *http.Request, st CatalogStore, aid string) ([]tagd.Tag, error) {
 	q := r.URL.Query()
 	limit := defaultTagPage
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxTagPage {
-			s.writeError(w, &tagd.Error{Code: tagd.CodeInvalid, Field: "limit", Message: "limit: want a number from 1 to 1000"})
-			return
+			return nil, &tagd.Error{Code: tagd.CodeInvalid, Field: "limit", Message: "limit: want a number from 1 to 1000"}
 		}
 		limit = n
 	}
 	tags, next, err := st.Tags(r.Context(), aid, q.Get("batch"), q.Get("after"), limit)
 	if err != nil {
-		s.writeError(w, err)
-		return
+		return nil, err
 	}
 	if next != "" {
 		q.Set("after", next)
 		w.Header().Set("Link", "</api/v1/tags?"+q.Encode()+`>; rel="next"`)
 	}
-	out := make([]TagInfo, 0, len(tags))
-	for i := range tags {
-		out = append(out, TagInfoOf(&tags[i]))
-	}
-	s.writeValue(w, http.StatusOK, out)
+	return tags, nil
 }
 
-// handleTagGet is GET /api/v1/tags/{id}.
-func (s *Server) handleTagGet(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	t, err := s.reachTag(r, st, r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.writeValue(w, http.StatusOK, TagInfoOf(t))
-}
-
-// handleTagCreate is POST /api/v1/tags (NewTag): 201.
-func (s *Server) handleTagCreate(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	var body NewTag
-	if err := decodeBody(w, r, &body); err != nil {
-		s.writeError(w, err)
-		return
-	}
+// createTag is POST /api/v1/tags (NewTag).
+func (s *Server) createTag(r *http.Request, st CatalogStore, body *NewTag) (*tagd.Tag, error) {
 	t := &tagd.Tag{XUID: body.XUID, BatchID: body.BatchID, UID: body.UID, CUID: body.CUID, Name: body.Name, Status: body.Status,
 		Assigned: body.Assigned, Ruleset: body.Ruleset, Extended: body.Extended}
 	if body.NFT != nil {
 		if err := body.NFT.check(); err != nil {
-			s.writeError(w, err)
-			return
+			return nil, err
 		}
 		t.NFT = tagd.NFT(*body.NFT)
 	}
 	if err := checkExtended(body.Extended); err != nil {
-		s.writeError(w, err)
-		return
+		return nil, err
 	}
 	if t.Assigned {
 		t.AssignedAt = s.now()
 	}
 	if body.BatchID != "" {
 		if err := s.reachBatch(r, st, body.BatchID); err != nil {
-			s.writeError(w, err)
-			return
+			return nil, err
 		}
 	}
 	if err := st.CreateTag(r.Context(), t, nil); err != nil {
-		s.writeError(w, err)
-		return
+		return nil, err
 	}
-	s.created(w, "/api/v1/tags/"+url.PathEscape(t.XUID), TagInfoOf(t))
+	return t, nil
 }
 
-// handleTagPatch is PATCH /api/v1/tags/{id} (TagChange).
-func (s *Server) handleTagPatch(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	xuid := r.PathValue("id")
-	if _, err := s.reachTag(r, st, xuid); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	var ch TagChange
-	if err := decodeBody(w, r, &ch); err != nil {
-		s.writeError(w, err)
-		return
-	}
+// patchTag is PATCH /api/v1/tags/{id} (TagChange).
+func (s *Server) patchTag(r *http.Request, st CatalogStore, xuid string, ch *TagChange) error {
 	apply, err := ch.prepare(s.now())
 	if err != nil {
-		s.writeError(w, err)
-		return
+		return err
 	}
-	if err := st.PatchTag(r.Context(), xuid, apply); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	t, err := st.Tag(r.Context(), xuid)
-	if err != nil {
-		s.writeError(w, err)
-		return
-	}
-	s.writeValue(w, http.StatusOK, TagInfoOf(t))
+	return st.PatchTag(r.Context(), xuid, apply)
 }
 
 // prepare checks the change and returns the function that applies it;
@@ -291,12 +227,9 @@ func (ch *TagChange) prepare(now time.Time) (func(*tagd.Tag) error, error) {
 		}
 		*f.dst = v
 	}
-	status, err := ch.Status.get("status")
+	status, err := patchStatus(&ch.Status, `"Active" or "Inactive"`)
 	if err != nil {
 		return nil, err
-	}
-	if ch.Status.Set && status == "" {
-		return nil, &tagd.Error{Code: tagd.CodeInvalid, Field: "status", Message: `status must be "Active" or "Inactive"`}
 	}
 	assigned, err := ch.Assigned.get("assigned")
 	if err != nil {
@@ -345,24 +278,4 @@ func (ch *TagChange) prepare(now time.Time) (func(*tagd.Tag) error, error) {
 		}
 		return nil
 	}, nil
-}
-
-// handleTagDelete is DELETE /api/v1/tags/{id}: 204. The tag's UID and
-// CUID become free and its own keys are deleted; the scan log keeps its
-// scans.
-func (s *Server) handleTagDelete(w http.ResponseWriter, r *http.Request) {
-	st, ok := s.catalog(w)
-	if !ok {
-		return
-	}
-	xuid := r.PathValue("id")
-	if _, err := s.reachTag(r, st, xuid); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	if err := st.DeleteTag(r.Context(), xuid); err != nil {
-		s.writeError(w, err)
-		return
-	}
-	deleted(w)
 }

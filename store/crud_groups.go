@@ -39,24 +39,8 @@ func (db *DB) PatchGroup(ctx context.Context, id string, fn func(*tagd.TagGroup)
 			return err
 		}
 	}
-	defer db.groupsChanged() // after the commit
-	var fnErr error
-	err := db.update(ctx, func(tx *bolt.Tx) error {
-		old, err := getGroup(tx, id)
-		if err != nil {
-			return err
-		}
-		ng, err := getGroup(tx, id) // a second, independent copy for fn
-		if err != nil {
-			return err
-		}
-		if err := fn(ng); err != nil {
-			fnErr = err
-			return err
-		}
+	check := func(_ *bolt.Tx, old, ng *tagd.TagGroup) error {
 		switch {
-		case ng.ID != old.ID:
-			return invalid("id", "the id of a group cannot change")
 		case ng.FolderID != old.FolderID:
 			return invalid("folder_id", "a tag group cannot leave its folder")
 		case ng.Type != old.Type:
@@ -65,23 +49,19 @@ func (db *DB) PatchGroup(ctx context.Context, id string, fn func(*tagd.TagGroup)
 		if err := checkGroup(ng); err != nil {
 			return err
 		}
-		ng.Rev = old.Rev + 1
 		ng.Extended = maps.Clone(ng.Extended)
-		if err := put(tx, bucketGroups, ng.ID, ng); err != nil {
-			return err
-		}
-		if k == nil {
-			return nil
-		}
-		if ng.Type != tagd.GroupAuthentication && !emptyKeys(*k) {
-			return invalid("keys", "only authentication groups hold keys")
-		}
-		return db.putKeys(tx, groupKeyID(ng.ID), *k)
-	})
-	if fnErr != nil {
-		return fnErr
+		return nil
 	}
-	return err
+	var then func(*bolt.Tx, *tagd.TagGroup) error
+	if k != nil {
+		then = func(tx *bolt.Tx, ng *tagd.TagGroup) error {
+			if ng.Type != tagd.GroupAuthentication && !emptyKeys(*k) {
+				return invalid("keys", "only authentication groups hold keys")
+			}
+			return db.putKeys(tx, groupKeyID(ng.ID), *k)
+		}
+	}
+	return db.changeGroup(ctx, id, fn, check, then)
 }
 
 // DeleteGroup deletes tag group id and its keys. It is CodeNotFound when

@@ -80,61 +80,26 @@ func containsAll(b []byte, needles [][]byte) bool {
 	return true
 }
 
-// PatchTag atomically reads tag xuid, applies fn to it, checks the result
-// and stores it, keeping the UID and CUID indexes in step. fn runs inside
-// the write transaction: it must not call the DB. An error from fn is
-// returned as is, and nothing is stored on any error. Unlike UpdateTag,
-// the tag may move only to another batch of the same folder (ixkio: Tag
-// Codes move between the Batches of one Active Folder); the XUID and the
-// account cannot change.
+// PatchTag changes tag xuid as UpdateTag does (fn inside the write
+// transaction, its error returned as is, the indexes kept in step, the
+// XUID and the account fixed; nothing is stored on any error), except
+// that the tag may move only to another batch of the same folder (ixkio:
+// Tag Codes move between the Batches of one Active Folder).
 func (db *DB) PatchTag(ctx context.Context, xuid string, fn func(*tagd.Tag) error) error {
-	var fnErr error
-	err := db.update(ctx, func(tx *bolt.Tx) error {
-		old, err := getTag(tx, xuid)
+	return db.changeTag(ctx, xuid, fn, func(tx *bolt.Tx, old, nt *tagd.Tag) error {
+		from, err := batchFolder(tx, old.BatchID)
 		if err != nil {
 			return err
 		}
-		nt := cloneTag(old)
-		if err := fn(nt); err != nil {
-			fnErr = err
+		to, err := batchFolder(tx, nt.BatchID)
+		if err != nil {
 			return err
 		}
-		if nt.XUID != old.XUID {
-			return invalid("xuid", "the XUID of a tag cannot change")
+		if from != to {
+			return invalid("batch_id", "a tag moves only between the batches of its folder")
 		}
-		if nt.AID != old.AID {
-			return invalid("aid", "the account of a tag cannot change")
-		}
-		if err := checkTag(nt); err != nil {
-			return err
-		}
-		if nt.BatchID != old.BatchID {
-			from, err := batchFolder(tx, old.BatchID)
-			if err != nil {
-				return err
-			}
-			to, err := batchFolder(tx, nt.BatchID)
-			if err != nil {
-				return err
-			}
-			if from != to {
-				return invalid("batch_id", "a tag moves only between the batches of its folder")
-			}
-		}
-		if nt.UID != old.UID || nt.CUID != old.CUID {
-			if err := removeIndexes(tx, old); err != nil {
-				return err
-			}
-			if err := addIndexes(tx, nt); err != nil {
-				return err
-			}
-		}
-		return put(tx, bucketTags, nt.XUID, nt)
+		return nil
 	})
-	if fnErr != nil {
-		return fnErr
-	}
-	return err
 }
 
 // DeleteTag deletes tag xuid, its UID and CUID index entries and its own

@@ -52,6 +52,37 @@ func (db *DB) CreateGroup(ctx context.Context, g *tagd.TagGroup, k tagd.Keys) er
 // must not call the DB. An error from fn is returned as is. The ID cannot
 // change; the folder may change only within the same account.
 func (db *DB) UpdateGroup(ctx context.Context, id string, fn func(*tagd.TagGroup) error) error {
+	return db.changeGroup(ctx, id, fn, func(tx *bolt.Tx, old, ng *tagd.TagGroup) error {
+		if err := checkGroup(ng); err != nil {
+			return err
+		}
+		if ng.FolderID == old.FolderID {
+			return nil
+		}
+		from, err := getFolder(tx, old.FolderID)
+		if err != nil {
+			return err
+		}
+		to, err := getFolder(tx, ng.FolderID)
+		if err != nil {
+			return err
+		}
+		if from.AID != to.AID {
+			return invalid("folder_id", "a group cannot move to a folder of another account")
+		}
+		return nil
+	}, nil)
+}
+
+// changeGroup is the read-modify-write that UpdateGroup and PatchGroup
+// share. In one write transaction it reads group id, applies fn to an
+// independent copy, refuses a changed ID, runs check (the caller's rules,
+// checkGroup among them), stores the result with Rev incremented and
+// then runs then, when not nil. An error from fn is returned as is;
+// nothing is stored on any error. The SUNProfiles cache is invalidated
+// after the commit.
+func (db *DB) changeGroup(ctx context.Context, id string, fn func(*tagd.TagGroup) error,
+	check func(tx *bolt.Tx, old, ng *tagd.TagGroup) error, then func(tx *bolt.Tx, ng *tagd.TagGroup) error) error {
 	defer db.groupsChanged() // after the commit
 	var fnErr error
 	err := db.update(ctx, func(tx *bolt.Tx) error {
@@ -70,24 +101,14 @@ func (db *DB) UpdateGroup(ctx context.Context, id string, fn func(*tagd.TagGroup
 		if ng.ID != old.ID {
 			return invalid("id", "the id of a group cannot change")
 		}
-		if err := checkGroup(ng); err != nil {
+		if err := check(tx, old, ng); err != nil {
 			return err
 		}
-		if ng.FolderID != old.FolderID {
-			from, err := getFolder(tx, old.FolderID)
-			if err != nil {
-				return err
-			}
-			to, err := getFolder(tx, ng.FolderID)
-			if err != nil {
-				return err
-			}
-			if from.AID != to.AID {
-				return invalid("folder_id", "a group cannot move to a folder of another account")
-			}
-		}
 		ng.Rev = old.Rev + 1
-		return put(tx, bucketGroups, ng.ID, ng)
+		if err := put(tx, bucketGroups, ng.ID, ng); err != nil || then == nil {
+			return err
+		}
+		return then(tx, ng)
 	})
 	if fnErr != nil {
 		return fnErr

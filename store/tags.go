@@ -75,6 +75,25 @@ func (db *DB) CreateTag(ctx context.Context, t *tagd.Tag, k *tagd.Keys) error {
 // as is. The XUID and AID cannot change; the batch may change within the
 // account.
 func (db *DB) UpdateTag(ctx context.Context, xuid string, fn func(*tagd.Tag) error) error {
+	return db.changeTag(ctx, xuid, fn, func(tx *bolt.Tx, _, nt *tagd.Tag) error {
+		aid, err := batchAccount(tx, nt.BatchID)
+		if err != nil {
+			return err
+		}
+		if aid != nt.AID {
+			return invalid("batch_id", "batch %q belongs to another account", nt.BatchID)
+		}
+		return nil
+	})
+}
+
+// changeTag is the read-modify-write that UpdateTag and PatchTag share. In
+// one write transaction it reads tag xuid, applies fn to an independent
+// copy, refuses a changed XUID or AID, checks the result, runs move when
+// the batch changed, and stores the tag, keeping the UID and CUID indexes
+// in step. An error from fn is returned as is; nothing is stored on any
+// error.
+func (db *DB) changeTag(ctx context.Context, xuid string, fn func(*tagd.Tag) error, move func(tx *bolt.Tx, old, nt *tagd.Tag) error) error {
 	var fnErr error
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		old, err := getTag(tx, xuid)
@@ -99,12 +118,8 @@ func (db *DB) UpdateTag(ctx context.Context, xuid string, fn func(*tagd.Tag) err
 			return err
 		}
 		if nt.BatchID != old.BatchID {
-			aid, err := batchAccount(tx, nt.BatchID)
-			if err != nil {
+			if err := move(tx, old, nt); err != nil {
 				return err
-			}
-			if aid != nt.AID {
-				return invalid("batch_id", "batch %q belongs to another account", nt.BatchID)
 			}
 		}
 		if nt.UID != old.UID || nt.CUID != old.CUID {
