@@ -72,3 +72,37 @@ func (p progressWriter) Write(b []byte) (int, error) {
 	_ = p.rc.SetWriteDeadline(time.Now().Add(backupWriteWindow))
 	return p.w.Write(b)
 }
+
+// RestoreStore replaces the open database with a backup; *store.DB
+// satisfies it. The server finds it on Manage.
+type RestoreStore interface {
+	// RestoreFrom checks the backup read from r and, if it is one of
+	// this database, makes it the database; it returns the backup's size.
+	RestoreFrom(ctx context.Context, r io.Reader) (int64, error)
+}
+
+// restoreWindow bounds the upload and the check of a backup on the admin
+// socket, beyond the server's usual timeouts.
+const restoreWindow = 10 * time.Minute
+
+// handleRestore is POST /api/v1/restore on the admin socket: the body is a
+// backup (GET /api/v1/backup, `tagd backup`) of this appliance's database.
+// It is checked, then replaces the database while the service runs; a
+// file that is not such a backup is refused (400) and changes nothing.
+func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request) {
+	rs, ok := s.Manage.(RestoreStore)
+	if !ok {
+		s.writeError(w, tagd.Errorf(tagd.CodeInternal, "httpapi: no store to restore"))
+		return
+	}
+	rc := http.NewResponseController(w)
+	deadline := time.Now().Add(restoreWindow) // a socket deadline: real time, not the server's clock
+	_ = rc.SetReadDeadline(deadline)
+	_ = rc.SetWriteDeadline(deadline)
+	n, err := rs.RestoreFrom(r.Context(), r.Body)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, []byte(`{"restored_bytes":`+strconv.FormatInt(n, 10)+`,"previous":"kept as tagd.db.bak"}`))
+}

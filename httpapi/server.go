@@ -114,8 +114,9 @@ func (s *Server) AdminHandler() http.Handler {
 	s.adminKeyRoutes(mux) // /api/v1/apikeys management, keyless (identity.go)
 	s.importRoutes(mux, false)
 	s.catalogRoutes(mux, false)
-	mux.HandleFunc("GET /api/v1/backup", s.handleBackup) // backupapi.go
-	mux.HandleFunc("GET /metrics", s.handleMetrics)      // metrics.go
+	mux.HandleFunc("GET /api/v1/backup", s.handleBackup)    // backupapi.go
+	mux.HandleFunc("POST /api/v1/restore", s.handleRestore) // backupapi.go; the admin socket only
+	mux.HandleFunc("GET /metrics", s.handleMetrics)         // metrics.go
 	return mux
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,15 @@ type DB struct {
 	profiles atomic.Pointer[profileCache]
 	// records caches decoded accounts, folders, groups and batches.
 	records recordCache
+
+	// path is the database file; bopts how it is opened (RestoreFrom
+	// reopens it).
+	path  string
+	bopts *bolt.Options
+	// swap guards db.bolt: every use holds it for reading, RestoreFrom
+	// for writing while it replaces the file. Taken after j.mu, never
+	// before it.
+	swap sync.RWMutex
 }
 
 // Open opens (creating if needed) the database at path with mode 0600,
@@ -80,7 +90,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	db := &DB{aead: aead, now: opts.Now, retention: uint64(opts.ScanRetention)}
+	db := &DB{aead: aead, now: opts.Now, retention: uint64(opts.ScanRetention), path: path}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -98,34 +108,45 @@ func Open(path string, opts Options) (*DB, error) {
 	// every open read transaction, and a hot backup holds one for the whole
 	// download; mapping 64 MiB up front (address space, not memory) keeps
 	// taps flowing during a backup of a database up to that size.
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, InitialMmapSize: 64 << 20})
+	db.bopts = &bolt.Options{Timeout: timeout, InitialMmapSize: 64 << 20, NoSync: opts.NoSync}
+	if err := db.openBolt(); err != nil {
+		return nil, err
+	}
+	if err := db.openJournal(path+journalSuffix, opts.NoSync); err != nil {
+		db.bolt.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openBolt opens the bbolt file at db.path and migrates its schema.
+func (db *DB) openBolt() error {
+	b, err := bolt.Open(db.path, 0o600, db.bopts)
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, tagd.Errorf(tagd.CodeConflict, "database %s is locked by another process (gave up after %s): is tagd already running? Use its admin socket or stop it first", path, timeout)
+		return tagd.Errorf(tagd.CodeConflict, "database %s is locked by another process (gave up after %s): is tagd already running? Use its admin socket or stop it first", db.path, db.bopts.Timeout)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return fmt.Errorf("store: open %s: %w", db.path, err)
 	}
-	b.NoSync = opts.NoSync
-	db.bolt = b
+	b.NoSync = db.bopts.NoSync
 	if err := b.Update(db.setup); err != nil {
 		b.Close()
 		var te *tagd.Error
 		if errors.As(err, &te) {
-			return nil, err
+			return err
 		}
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return fmt.Errorf("store: open %s: %w", db.path, err)
 	}
-	if err := db.openJournal(path+journalSuffix, opts.NoSync); err != nil {
-		b.Close()
-		return nil, err
-	}
-	return db, nil
+	db.bolt = b
+	return nil
 }
 
 // Close closes the database. Calls in flight finish first; calls after
 // Close fail.
 func (db *DB) Close() error {
 	jerr := db.closeJournal()
+	db.swap.Lock()
+	defer db.swap.Unlock()
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -142,6 +163,8 @@ func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := db.fold(); err != nil {
 		return err
 	}
+	db.swap.RLock()
+	defer db.swap.RUnlock()
 	return wrap(db.bolt.View(fn))
 }
 
@@ -152,6 +175,8 @@ func (db *DB) viewLive(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	db.swap.RLock()
+	defer db.swap.RUnlock()
 	return wrap(db.bolt.View(fn))
 }
 
@@ -171,7 +196,9 @@ func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if j.closed {
 		return fmt.Errorf("store: database closed")
 	}
+	db.swap.RLock()
 	err := db.bolt.Update(fn)
+	db.swap.RUnlock()
 	db.live.clear()
 	return wrap(err)
 }

@@ -483,12 +483,14 @@ func (db *DB) foldLocked() error {
 	if len(j.scans) == 0 && len(j.dirty) == 0 {
 		return nil
 	}
+	db.swap.RLock()
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		if err := db.foldTags(tx, j.dirty); err != nil {
 			return err
 		}
 		return db.foldScans(tx, j.scans)
 	})
+	db.swap.RUnlock()
 	if err == nil {
 		err = j.reset()
 	}

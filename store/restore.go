@@ -209,6 +209,19 @@ func verifyFile(ctx context.Context, path string, kek []byte) (err error) {
 	if len(kek) != 32 {
 		return &tagd.Error{Code: tagd.CodeInvalid, Field: "kek", Message: fmt.Sprintf("the key-encryption key must be 32 bytes, not %d", len(kek))}
 	}
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return verifySealed(ctx, path, aead)
+}
+
+// verifySealed is verifyFile with the KEK's cipher.
+func verifySealed(ctx context.Context, path string, aead cipher.AEAD) (err error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("store: restore: %w", err)
@@ -230,14 +243,6 @@ func verifyFile(ctx context.Context, path string, kek []byte) (err error) {
 			err = invalidBackup("%v", p)
 		}
 	}()
-	block, err := aes.NewCipher(kek)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
 	vdb := &DB{bolt: b, aead: aead, now: time.Now, retention: DefaultScanRetention}
 	err = b.View(func(tx *bolt.Tx) error {
 		// A backup is exactly tx.Size() bytes; a shorter file lost pages

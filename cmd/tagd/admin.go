@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/tagd-nfc/tagd"
 )
 
 // dataFlag adds --data to a flag set, defaulting to the config's data
@@ -78,4 +81,15 @@ func serviceRunning(ctx context.Context, data string) bool {
 	}
 	resp.Body.Close()
 	return true
+}
+
+// serviceError is the error of a refused admin-socket request: the
+// service's {"Code","Message"} as a *tagd.Error, else the status.
+func serviceError(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct{ Code, Message string }
+	if json.Unmarshal(b, &e) == nil && e.Code != "" {
+		return &tagd.Error{Code: tagd.Code(e.Code), Message: e.Message}
+	}
+	return fmt.Errorf("admin socket: %s", resp.Status)
 }

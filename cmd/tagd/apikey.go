@@ -420,16 +420,12 @@ func (s *socketKeys) call(ctx context.Context, method, path string, body, out an
 		return fmt.Errorf("admin socket: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return serviceError(resp)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return fmt.Errorf("admin socket: %w", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e struct{ Code, Message string }
-		if json.Unmarshal(b, &e) == nil && e.Code != "" {
-			return &tagd.Error{Code: tagd.Code(e.Code), Message: e.Message}
-		}
-		return fmt.Errorf("admin socket: %s", resp.Status)
 	}
 	if out == nil {
 		return nil

@@ -141,11 +141,14 @@ func writeAtomic(path string, fill func(io.Writer) (int64, error)) (int64, error
 
 // restoreCmd is `tagd restore FILE [--data DIR]`: it replaces the database
 // of the data directory with a backup, keeping the old one as tagd.db.bak.
-// It refuses while the service runs, and refuses (leaving everything as it
-// was) a file that is not a complete tagd database, has an unknown schema
-// version, was made under another key-encryption key (another appliance's
-// backup: restore that appliance's whole data directory, kek included,
-// instead) or fails the consistency check.
+// While the service runs it sends the backup over the admin socket and the
+// service swaps its database in place (taps wait a moment, nothing
+// restarts); otherwise it replaces the file itself. Either way it refuses
+// (leaving everything as it was) a file that is not a complete tagd
+// database, has an unknown schema version, was made under another
+// key-encryption key (another appliance's backup: restore that
+// appliance's whole data directory, kek included, instead) or fails the
+// consistency check.
 type restoreCmd struct {
 	out  io.Writer
 	data string
@@ -166,17 +169,50 @@ func (c *restoreCmd) parse(args []string) error {
 }
 
 func (c *restoreCmd) run(ctx context.Context) error {
+	db := filepath.Join(c.data, dbFile)
 	if serviceRunning(ctx, c.data) {
-		return fmt.Errorf("restore: tagd is running on %s: stop the service first", c.data)
+		if err := c.viaSocket(ctx); err != nil {
+			return fmt.Errorf("restore: %s: %w", c.file, err)
+		}
+		_, err := fmt.Fprintf(c.out, "restored %s into the running service's %s; the previous database is kept as %s.bak\n", c.file, db, db)
+		return err
 	}
 	d, err := openData(c.data)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	db := filepath.Join(c.data, dbFile)
 	if err := store.Restore(ctx, db, c.file, d.kek); err != nil {
 		return fmt.Errorf("restore: %s: %w", c.file, err)
 	}
 	_, err = fmt.Fprintf(c.out, "restored %s into %s; the previous database is kept as %s.bak\n", c.file, db, db)
 	return err
+}
+
+// viaSocket sends the backup to the running service (POST /api/v1/restore
+// on the admin socket).
+func (c *restoreCmd) viaSocket(ctx context.Context) error {
+	f, err := os.Open(c.file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return err
+	} else if !fi.Mode().IsRegular() {
+		return fmt.Errorf("not a regular file")
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://tagd/api/v1/restore", f)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := adminClient(filepath.Join(c.data, sockFile)).Do(req)
+	if err != nil {
+		return fmt.Errorf("service: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return serviceError(resp)
+	}
+	return nil
 }

@@ -33,7 +33,8 @@ func tapStore(t *testing.T, dir string, n int) {
 	}
 }
 
-// scanCount returns the number of scans in dir's database (service stopped).
+// scanCount returns the number of scans in dir's database (through the
+// service when it runs).
 func scanCount(t *testing.T, dir string) int {
 	t.Helper()
 	out, errOut, code := runMain("scans", "--data", dir, "--last", "1000", "--json")
@@ -113,10 +114,12 @@ func TestBackupRestoreCLI(t *testing.T) {
 }
 
 // TestBackupWithServiceRunning backs up through the admin socket while the
-// appliance runs and answers taps, checks that restore refuses while it
-// runs, then restores once it stopped; /metrics on the admin socket counts
-// the taps.
+// appliance runs and answers taps, restores while it runs (the service
+// swaps its database in place and answers from the backup at once),
+// refuses a broken backup while it runs without changing anything, and
+// restores once it stopped; /metrics on the admin socket counts the taps.
 func TestBackupWithServiceRunning(t *testing.T) {
+	const an12196 = "/v1/t?picc_data=EF963FF7828658A599F3041510671E88&cmac=94EED9EE65337086"
 	dir := t.TempDir()
 	a := startAppliance(t, dir)
 	for range 3 {
@@ -142,20 +145,60 @@ func TestBackupWithServiceRunning(t *testing.T) {
 		t.Error("/metrics shows an XUID")
 	}
 
+	// after the backup: AN12196's tap passes once, then it is a replay
+	if got := a.get(t, an12196); got != `{"xuid":"an12196a","response":"Pass"}` {
+		t.Fatalf("AN12196 tap: %s", got)
+	}
+	if got := a.get(t, an12196); got != `{"xuid":"an12196a","response":"Fail"}` {
+		t.Fatalf("AN12196 replay: %s", got)
+	}
+	if n := scanCount(t, dir); n != 6 {
+		t.Fatalf("%d scans before the restore, want 6", n)
+	}
+
+	// a broken backup is refused while the service runs; nothing changes
+	broken := filepath.Join(t.TempDir(), "broken.db")
+	whole, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(broken, whole[:len(whole)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
 	dbPath := filepath.Join(dir, dbFile)
-	_, errOut, code = runMain("restore", file, "--data", dir)
-	if code == 0 || !strings.Contains(errOut, "stop the service first") {
-		t.Fatalf("restore while running: %d %q", code, errOut)
+	_, errOut, code = runMain("restore", broken, "--data", dir)
+	if code == 0 || !strings.Contains(errOut, "not a complete tagd database") {
+		t.Fatalf("restore of a truncated backup while running: %d %q", code, errOut)
 	}
 	if _, err := os.Stat(dbPath + ".bak"); err == nil {
 		t.Error("the refused restore left a .bak")
 	}
+	if n := scanCount(t, dir); n != 6 {
+		t.Fatalf("%d scans after the refused restore, want 6", n)
+	}
+
+	// the backup, restored into the running service
+	out, errOut, code = runMain("restore", file, "--data", dir)
+	if code != 0 || !strings.Contains(out, "running service") {
+		t.Fatalf("restore while running: %d %q %q", code, out, errOut)
+	}
+	if _, err := os.Stat(dbPath + ".bak"); err != nil {
+		t.Errorf("the replaced database was not kept: %v", err)
+	}
+	if n := scanCount(t, dir); n != 3 {
+		t.Fatalf("%d scans after the restore, want the 3 of the backup", n)
+	}
+	// the backup predates AN12196's tap: its counter is new again there
+	if got := a.get(t, an12196); got != `{"xuid":"an12196a","response":"Pass"}` {
+		t.Fatalf("AN12196 tap after the restore: %s", got)
+	}
+
 	a.stop()
 	if n := scanCount(t, dir); n != 4 {
 		t.Fatalf("%d scans, want 4", n)
 	}
 	out, errOut, code = runMain("restore", file, "--data", dir)
-	if code != 0 {
+	if code != 0 || strings.Contains(out, "running service") {
 		t.Fatalf("restore: %d %q %q", code, out, errOut)
 	}
 	if n := scanCount(t, dir); n != 3 {

@@ -181,8 +181,7 @@ func (c *helpCmd) run(context.Context) error {
   tagd apikey list|disable|enable|delete|rotate [ID] [--json]   API keys (a new key is shown once)
   tagd sim-card [--vpcd HOST:PORT] [--demo] [--taps N]   a virtual NTAG 424 DNA tapping on pcscd via vpcd
   tagd import tags FILE.csv --batch ID | tagd import keys FILE.csv   [--data DIR]
-  tagd apikey create --name NAME [--scope S]... | list | disable | enable | delete | rotate [ID]
-  tagd backup FILE | tagd restore FILE   [--data DIR]   (restore with the service stopped)
+  tagd backup FILE | tagd restore FILE   [--data DIR]   (a restore rolls everything back to the backup, counters too)
   tagd verify [flags] [URL]     stateless SUN check, prints one JSON object (exit 0 valid, 1 invalid, 2 usage)
   tagd keys derive --scheme S --master HEX [--uid HEX] [--key-no N] [--aid HEX --system-id HEX] [--version N]
   tagd version
