@@ -82,7 +82,10 @@ func KeyInfoOf(k *tagd.APIKey) KeyInfo {
 
 // keyRoutes adds the key-guarded routes of the LAN and loopback handler.
 func (s *Server) keyRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/identity", s.RequireKey(ScopeAny, false, http.HandlerFunc(s.handleIdentity)))
+	// identity is the one endpoint that also takes the legacy api_key
+	// query parameter (SPEC §7, seed 003's test endpoint): a quick check
+	// from a browser or an old script; nothing else does.
+	mux.Handle("GET /api/v1/identity", s.RequireKey(ScopeAny, true, http.HandlerFunc(s.handleIdentity)))
 	mux.Handle("GET /api/v1/apikeys", s.RequireKey(tagd.ScopeAdmin, false, http.HandlerFunc(s.handleKeyList)))
 	mux.Handle("GET /api/v1/apikeys/{id}", s.RequireKey(tagd.ScopeAdmin, false, http.HandlerFunc(s.handleKeyGet)))
 }

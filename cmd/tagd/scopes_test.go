@@ -58,7 +58,8 @@ func allowedScope(have, need string) bool {
 // of each scope and with none: a key without the route's scope gets 403
 // INSUFFICIENT_SCOPE before anything else happens, one with it gets past
 // the key check, and no key at all is 400 MISSING_API_KEY except on the
-// keyless routes.
+// keyless routes; the legacy api_key query parameter is taken by GET
+// /api/v1/identity alone.
 func TestScopesOnEveryRoute(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(t.TempDir(), "tagd.json")
@@ -104,6 +105,19 @@ func TestScopesOnEveryRoute(t *testing.T) {
 		if rt.need == "none" {
 			if ans.status != http.StatusOK {
 				t.Errorf("%s %s without a key: %d %s", rt.method, rt.path, ans.status, ans.body)
+			}
+			continue
+		}
+		wantKeyError(t, ans, http.StatusBadRequest, httpapi.CodeMissingAPIKey)
+		// the legacy api_key query parameter: GET /api/v1/identity only
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		ans = crudCall(t, cl, rt.method, url+sep+"api_key="+keys[tagd.ScopeAdmin], "", rt.body)
+		if rt.path == "/api/v1/identity" {
+			if ans.status != http.StatusOK {
+				t.Errorf("%s %s with the key in the query: %d %s", rt.method, rt.path, ans.status, ans.body)
 			}
 			continue
 		}
