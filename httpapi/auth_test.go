@@ -636,8 +636,11 @@ func TestIdentity(t *testing.T) {
 	}
 	var rep authReply
 	wantAPIError(t, authServe(h, "GET", "/api/v1/identity", "127.0.0.1:9"), httpapi.CodeMissingAPIKey)
-	// the query string is no way in for identity
-	wantAPIError(t, authServe(h, "GET", "/api/v1/identity?api_key="+key, "127.0.0.1:9"), httpapi.CodeMissingAPIKey)
+	// identity also takes the legacy query parameter; the key listing not
+	if rep = authServe(h, "GET", "/api/v1/identity?api_key="+key, "127.0.0.1:9"); rep.status != 200 || !strings.Contains(rep.body, `"id":"tagd_id"`) {
+		t.Fatalf("identity with the key in the query: %d %s", rep.status, rep.body)
+	}
+	wantAPIError(t, authServe(h, "GET", "/api/v1/apikeys?api_key="+key, "127.0.0.1:9"), httpapi.CodeMissingAPIKey)
 	// key listing on the LAN needs admin
 	wantAPIError(t, authServe(h, "GET", "/api/v1/apikeys", "127.0.0.1:9", "X-Api-Key", key), httpapi.CodeInsufficientScope)
 	admin := a.keys.add("tagd_adm", secretB, func(k *tagd.APIKey) { k.Scopes = []string{tagd.ScopeAdmin} })
