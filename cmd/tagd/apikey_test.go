@@ -114,7 +114,18 @@ type keyAnswer struct {
 // call sends GET url with the header pairs.
 func call(t *testing.T, cl *http.Client, url string, hdr ...string) keyAnswer {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
+	return request(t, cl, "GET", url, "", hdr...)
+}
+
+// request sends method url with body (none when "") and the header
+// name/value pairs hdr, and returns the answer.
+func request(t *testing.T, cl *http.Client, method, url, body string, hdr ...string) keyAnswer {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -18,30 +17,14 @@ import (
 // (if not "") with cl.
 func crudCall(t *testing.T, cl *http.Client, method, url, key, body string) keyAnswer {
 	t.Helper()
-	var r io.Reader
+	var hdr []string
 	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		hdr = append(hdr, "Content-Type", "application/json")
 	}
 	if key != "" {
-		req.Header.Set("X-Api-Key", key)
+		hdr = append(hdr, "X-Api-Key", key)
 	}
-	resp, err := cl.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keyAnswer{resp.StatusCode, resp.Header, string(b)}
+	return request(t, cl, method, url, body, hdr...)
 }
 
 // socketClient is an HTTP client of the admin socket in dir.

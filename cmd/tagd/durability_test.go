@@ -43,31 +43,39 @@ const (
 	durDeadline    = 60 * time.Second // and 10 s more per SIGKILL round
 )
 
-// httpAddrRE finds the loopback HTTP address in what `tagd run` prints.
-var httpAddrRE = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+`)
+// addrRE finds the listener addresses in what `tagd run` prints.
+var addrRE = regexp.MustCompile(`(kiosk|LAN): +(https?://127\.0\.0\.1:[0-9]+)/`)
 
-// tagdProc is a `tagd run` process of the built binary.
+// tagdProc is a `tagd run` process of the built binary, with all of its
+// stdout and stderr kept.
 type tagdProc struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	base string // http://127.0.0.1:PORT
-	logs *syncBuffer
-	done chan struct{} // closed when the process has been waited for
-	err  error         // Wait's result, once done is closed
+	t       *testing.T
+	cmd     *exec.Cmd
+	base    string // http://127.0.0.1:PORT
+	tlsBase string // https://127.0.0.1:PORT, when started with lan
+	stdout  *syncBuffer
+	logs    *syncBuffer   // stderr
+	done    chan struct{} // closed when the process has been waited for
+	err     error         // Wait's result, once done is closed
 }
 
 // startTagd starts `tagd run --demo` on dir with a loopback HTTP listener
-// on a free port (the address is read from what tagd prints once it
-// serves), no HTTPS and no reader (the taps come over HTTP). It kills the
-// process when the test ends.
+// on a free port, no HTTPS and no reader (the taps come over HTTP).
 func startTagd(t *testing.T, dir string) *tagdProc {
+	return startTagdWith(t, false, "--data", dir, "--demo", "--http", "127.0.0.1:0", "--https", "", "--reader", "none")
+}
+
+// startTagdWith starts `tagd run ARGS…` and waits until it prints its
+// loopback address and, with lan, its HTTPS address (read from what tagd
+// prints once it serves). It kills the process when the test ends.
+func startTagdWith(t *testing.T, lan bool, args ...string) *tagdProc {
 	t.Helper()
-	p := &tagdProc{t: t, logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &tagdProc{t: t, stdout: &syncBuffer{}, logs: &syncBuffer{}, done: make(chan struct{})}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(tagdBin, "run", "--data", dir, "--demo", "--http", "127.0.0.1:0", "--https", "", "--reader", "none")
+	p.cmd = exec.Command(tagdBin, append([]string{"run"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = w, p.logs
 	if err := p.cmd.Start(); err != nil {
 		r.Close()
@@ -92,23 +100,24 @@ func startTagd(t *testing.T, dir string) *tagdProc {
 	watchdog := time.AfterFunc(30*time.Second, func() { p.cmd.Process.Kill() })
 	defer watchdog.Stop()
 	br := bufio.NewReader(r)
-	var seen strings.Builder
-	for p.base == "" {
+	for p.base == "" || lan && p.tlsBase == "" {
 		line, err := br.ReadString('\n')
-		seen.WriteString(line)
+		p.stdout.Write([]byte(line))
 		if err != nil {
 			r.Close()
 			<-p.done
-			t.Fatalf("tagd run ended before serving (%v, %v)\nstdout:\n%s\nstderr:\n%s", err, p.err, seen.String(), p.logs.String())
+			t.Fatalf("tagd run ended before serving (%v, %v)\nstdout:\n%s\nstderr:\n%s", err, p.err, p.stdout.String(), p.logs.String())
 		}
-		// The first plain-HTTP address printed after "tagd is running." is
-		// the --http listener.
-		if strings.Contains(seen.String(), "tagd is running.") {
-			p.base = httpAddrRE.FindString(line)
+		if m := addrRE.FindStringSubmatch(line); m != nil {
+			if m[1] == "kiosk" {
+				p.base = m[2]
+			} else {
+				p.tlsBase = m[2]
+			}
 		}
 	}
-	go func() { // keep the pipe drained until the process ends
-		io.Copy(io.Discard, br)
+	go func() { // keep all of stdout until the process ends
+		io.Copy(p.stdout, br)
 		r.Close()
 	}()
 	return p

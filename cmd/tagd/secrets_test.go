@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -16,12 +15,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -160,89 +156,6 @@ func (rt recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	return resp, nil
 }
 
-// binProc is `tagd run` as a process of the built binary, with all of its
-// stdout and stderr kept.
-type binProc struct {
-	cmd           *exec.Cmd
-	base, tlsBase string
-	stdout, logs  *syncBuffer
-	done          chan struct{}
-	err           error
-}
-
-// addrRE finds the listener addresses in what `tagd run` prints.
-var addrRE = regexp.MustCompile(`(kiosk|LAN): +(https?://127\.0\.0\.1:[0-9]+)/`)
-
-// startBinary starts `tagd run` on data with loopback HTTP and HTTPS on
-// free ports and no reader, and waits until it prints both addresses.
-func startBinary(t *testing.T, data string) *binProc {
-	t.Helper()
-	p := &binProc{stdout: &syncBuffer{}, logs: &syncBuffer{}, done: make(chan struct{})}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd = exec.Command(tagdBin, "run", "--data", data, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--reader", "none")
-	p.cmd.Stdout, p.cmd.Stderr = w, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	// A safety net, not a synchronisation: a binary that never says it
-	// runs is killed, which ends the read below with EOF.
-	watchdog := time.AfterFunc(30*time.Second, func() { p.cmd.Process.Kill() })
-	defer watchdog.Stop()
-	br := bufio.NewReader(r)
-	for p.base == "" || p.tlsBase == "" {
-		line, err := br.ReadString('\n')
-		p.stdout.Write([]byte(line))
-		if err != nil {
-			t.Fatalf("tagd run ended before serving (%v)\nstdout:\n%s\nstderr:\n%s", err, p.stdout, p.logs)
-		}
-		if m := addrRE.FindStringSubmatch(line); m != nil {
-			if m[1] == "kiosk" {
-				p.base = m[2]
-			} else {
-				p.tlsBase = m[2]
-			}
-		}
-	}
-	go func() { // keep all of stdout until the process ends
-		io.Copy(p.stdout, br)
-		r.Close()
-	}()
-	return p
-}
-
-// stop sends SIGTERM and waits for a clean exit, so that every log line
-// is written.
-func (p *binProc) stop(t *testing.T) {
-	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-		t.Fatalf("tagd did not stop within 30 s of SIGTERM")
-	}
-	if p.err != nil {
-		t.Errorf("tagd after SIGTERM: %v\n%s", p.err, p.logs)
-	}
-}
-
 // randomToken returns n random letters and digits.
 func randomToken(t *testing.T, n int) string {
 	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -347,7 +260,7 @@ func TestSecretSweep(t *testing.T) {
 	}
 	db.Close()
 
-	p := startBinary(t, data)
+	p := startTagdWith(t, true, "--data", data, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--reader", "none")
 	pem, err := os.ReadFile(filepath.Join(data, certFile))
 	if err != nil {
 		t.Fatal(err)
@@ -515,7 +428,7 @@ func TestSecretSweep(t *testing.T) {
 	if out, code := bin(true, "backup", backupFile, "--data", data); code != 0 {
 		t.Errorf("tagd backup: %s", out)
 	}
-	p.stop(t)
+	p.terminate()
 	bin(true, "scans", "--data", data, "--csv", "--xuid", "acmt0001") // without the service: the store itself
 	raw, err := os.ReadFile(backupFile)
 	if err != nil {
