@@ -394,7 +394,7 @@ func TestSecretSweep(t *testing.T) {
 	want("PATCH /v1/x", st, body, 200, `"status":"success"`)
 	st, body = send("PATCH", p.tlsBase+"/v1/a/acme?ix_a=Assigned", "", "Ixkio-R", mgmtToken, "ix_u", "04a0b1c2d3e402")
 	want("PATCH /v1/a", st, body, 200, `"status":"success"`)
-	st, body = send("PATCH", p.base+"/v1/x/acmt0001", "ix_s=Inactive", "X-API-Key", mgmtToken[:31]+"x")
+	st, body = send("PATCH", p.base+"/v1/x/acmt0001", "ix_s=Inactive", "X-API-Key", wrongToken(mgmtToken))
 	want("PATCH with a wrong token", st, body, 200, `"message":"Invalid Token"`)
 	if got := tap(p.tlsBase, "acmt0001", e1, 11, folderToken, false); got != `{"xuid":"acmt0001","response":"Hello Bottle 1"}` {
 		t.Errorf("after ix_dr: %s", got)
