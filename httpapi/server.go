@@ -1,11 +1,16 @@
 // Package httpapi is tagd's HTTP server: the ixkio-compatible Response API
-// (GET /v1/t and its legacy alias /k), the health endpoints /healthz and
-// /readyz, and the single place where tagd error codes become HTTP statuses
-// (statusOf in errors.go).
+// (GET /v1/t and its legacy alias /k) and Management API (PATCH /v1/x/…,
+// /v1/a/…), the appliance API under /api/v1 (API keys, CRUD of the data
+// model, import and export, scans, readers, backup; restore on the admin
+// socket), /metrics, the health endpoints /healthz and /readyz, API-key
+// authentication with scopes and rate limits, and the single place where
+// tagd error codes become HTTP statuses (statusOf in errors.go).
 //
-// The package imports only the root package and the standard library.
-// cmd/tagd fills in a Server's exported fields, then hands it listeners
-// with Serve and stops it with Shutdown.
+// The package imports the root package, the standard library and the
+// Prometheus client library. It declares the store interfaces it consumes
+// (Checker, ManageStore, CatalogStore, ScanLister, …); cmd/tagd fills in a
+// Server's fields with the real store, then hands it listeners with Serve
+// and stops it with Shutdown.
 package httpapi
 
 import (
@@ -75,8 +80,9 @@ type Server struct {
 	srv *http.Server
 }
 
-// Handler returns the server's routes: GET /v1/t, GET /k, GET /healthz and
-// GET /readyz.
+// Handler returns the server's routes for the loopback and LAN listeners:
+// the Response and Management APIs, the health endpoints, and the
+// appliance API and /metrics behind API keys (each route with its scope).
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	// The lookup routes take no method in their pattern: the handler
@@ -96,12 +102,8 @@ func (s *Server) Handler() http.Handler {
 	return s.instrument(mux)                                                                                 // request metrics (metrics.go)
 }
 
-// Serve accepts connections on l and serves Handler on them until
-// Shutdown; it may be called for several listeners (wrap one with
-// tls.NewListener for HTTPS). It returns nil when Shutdown stopped it and
-// the accept error otherwise.
-// PublicHandler is the handler for the LAN (HTTPS): the Response API and
-// the health endpoints. The admin API joins it once API keys guard it.
+// PublicHandler is the handler for the LAN (HTTPS): the same routes as
+// Handler, every one of the appliance API behind an API key.
 func (s *Server) PublicHandler() http.Handler { return s.Handler() }
 
 // AdminHandler is the handler of the admin socket (a Unix socket in the
@@ -120,6 +122,10 @@ func (s *Server) AdminHandler() http.Handler {
 	return mux
 }
 
+// Serve accepts connections on l and serves Handler on them until
+// Shutdown; it may be called for several listeners (wrap one with
+// tls.NewListener for HTTPS). It returns nil when Shutdown stopped it and
+// the accept error otherwise.
 func (s *Server) Serve(l net.Listener) error {
 	err := s.httpServer().Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {

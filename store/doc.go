@@ -1,4 +1,5 @@
-// Package store keeps the appliance's data in one bbolt file: accounts,
+// Package store keeps the appliance's data in one bbolt file (and a tap
+// journal beside it while open): accounts,
 // folders, tag groups, batches, tags, their key material, the scan log and
 // the API keys. It is the only package that imports bbolt; *DB implements
 // tagd.TapStore and the management operations that the HTTP API and the
