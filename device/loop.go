@@ -176,6 +176,12 @@ func (l *Loop) handle(ctx context.Context, card Card) error {
 	l.set(tagd.ReaderTag, detail, time.Time{})
 	err = l.Driver.Release(ctx, card)
 	l.lastUID, l.lastGone = uid, l.now()
+	if !ok {
+		// A card that was not read is not debounced: held on the reader
+		// after a glitch (a timeout, a frame lost), it is read on the
+		// next poll instead of being taken for a tap already made.
+		l.lastUID = ""
+	}
 	if err != nil {
 		return err
 	}

@@ -505,3 +505,25 @@ func (s *syncLog) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestLoopRetryAfterFailedRead: a card whose read failed (a timeout on the
+// line) and that the driver reports again at once, within the debounce
+// time, is read then: only a card that was read counts as the same
+// presence.
+func TestLoopRetryAfterFailedRead(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	rec := uriRecord(0x04, "shop.example/t?x=1")
+	mem := ntag213(append([]byte{0x03, byte(len(rec))}, rec...)...)
+	failing := &t2Card{mem: mem, err: errors.New("pn532: timeout")}
+	good := &t2Card{mem: mem} // the same UID
+	d := &fakeDriver{clock: clk, idle: make(chan struct{}), results: []result{{card: failing}, {card: good}, {card: good}}}
+	h := start(t, &Loop{Driver: d, Now: clk.Now})
+	within(t, d.idle, "idle")
+	if tap := within(t, h.taps, "tap after the failed read"); tap.URL != "https://shop.example/t?x=1" {
+		t.Errorf("tap %+v", tap)
+	}
+	h.noTap(t) // the third report is the card just read: debounced
+	if len(good.reads) != 2 {
+		t.Errorf("pages read of the good card %v, want one read (pages 3 and 7)", good.reads)
+	}
+}
