@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tagd-nfc/tagd"
+	"github.com/tagd-nfc/tagd/internal/syncbuf"
 )
 
 // within fails the test when ch yields nothing in time (a deadline, not a
@@ -460,7 +461,7 @@ func TestLoopFailureWarnings(t *testing.T) {
 		results = append(results, result{err: gone})
 	}
 	results = append(results, result{err: errors.New("pcscd gone")})
-	var log syncLog
+	var log syncbuf.Buffer
 	d := &fakeDriver{idle: make(chan struct{}), results: results}
 	h := start(t, &Loop{Driver: d, Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	within(t, d.idle, "idle")
@@ -486,24 +487,6 @@ func TestLoopFailureWarnings(t *testing.T) {
 	if got := h.states(); !reflect.DeepEqual(got, wantStates) {
 		t.Errorf("states %q, want %q", got, wantStates)
 	}
-}
-
-// syncLog is a log destination safe for the loop's goroutine and the test.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncLog) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncLog) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestLoopRetryAfterFailedRead: a card whose read failed (a timeout on the

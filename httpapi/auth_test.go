@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/httpapi"
+	"github.com/tagd-nfc/tagd/internal/syncbuf"
 )
 
 // fakeKeys is an in-memory APIKeyStore and APIKeyManager.
@@ -182,35 +182,17 @@ func (c *authClock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 // authT0 is the start time of the auth tests' clocks.
 var authT0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-// authLog is a log sink shared by the server's goroutines and the test.
-type authLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *authLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *authLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // authServer is a Server on a fake key store with a settable clock and a
 // captured debug log.
 type authServer struct {
 	*httpapi.Server
 	keys  *fakeKeys
 	clock *authClock
-	log   *authLog
+	log   *syncbuf.Buffer
 }
 
 func newAuthServer(t *testing.T, rate httpapi.KeyRate) *authServer {
-	a := &authServer{keys: newFakeKeys(), clock: &authClock{t: authT0}, log: &authLog{}}
+	a := &authServer{keys: newFakeKeys(), clock: &authClock{t: authT0}, log: &syncbuf.Buffer{}}
 	a.Server = &httpapi.Server{
 		Now:    a.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug})),

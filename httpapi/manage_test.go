@@ -21,6 +21,7 @@ import (
 
 	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/httpapi"
+	"github.com/tagd-nfc/tagd/internal/syncbuf"
 	"github.com/tagd-nfc/tagd/store"
 )
 
@@ -70,7 +71,7 @@ type mgEnv struct {
 	h     http.Handler
 	ts    *httptest.Server
 	clock *mgClock
-	log   *syncBuffer
+	log   *syncbuf.Buffer
 }
 
 // newMgEnv opens a store in a temporary directory, fills it with the
@@ -120,7 +121,7 @@ func newMgEnv(t testing.TB) *mgEnv {
 	} {
 		must("tag "+tg.XUID, db.CreateTag(ctx, &tg, nil))
 	}
-	e := &mgEnv{db: db, clock: &mgClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}, log: &syncBuffer{}}
+	e := &mgEnv{db: db, clock: &mgClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}, log: &syncbuf.Buffer{}}
 	e.srv = &httpapi.Server{
 		Checker: &tagd.Checker{Store: db, Now: e.clock.Now, Rand: func() uint64 { return 7 }},
 		Manage:  db,

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/httpapi"
+	"github.com/tagd-nfc/tagd/internal/syncbuf"
 )
 
 // fakeChecker answers with canned Results keyed by the request's RawURL
@@ -62,32 +62,13 @@ func (f *fakeChecker) last(t *testing.T) tagd.Request {
 
 var _ httpapi.Checker = (*fakeChecker)(nil)
 
-// syncBuffer is a log sink that the server's goroutines may write while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testNow is the clock of the test servers.
 var testNow = time.Date(2025, 11, 25, 12, 0, 0, 0, time.UTC)
 
 // MustServe returns a Server around c, its test HTTP server and its log.
-func MustServe(t testing.TB, c httpapi.Checker) (*httpapi.Server, *httptest.Server, *syncBuffer) {
+func MustServe(t testing.TB, c httpapi.Checker) (*httpapi.Server, *httptest.Server, *syncbuf.Buffer) {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	s := &httpapi.Server{
 		Checker: c,
 		Now:     func() time.Time { return testNow },
@@ -363,7 +344,7 @@ func TestLookup_InternalError(t *testing.T) {
 }
 
 func TestLookup_NoChecker(t *testing.T) {
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	s := &httpapi.Server{Logger: slog.New(slog.NewTextHandler(log, nil))}
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/httpapi"
+	"github.com/tagd-nfc/tagd/internal/syncbuf"
 )
 
 // keyClock is the settable clock the appliance of the API-key tests runs
@@ -48,7 +49,7 @@ func (c *keyClock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 // when nil), and stops it when the test ends.
 func startApplianceAt(t *testing.T, dir string, now func() time.Time, args ...string) *appliance {
 	t.Helper()
-	a := &appliance{dir: dir, stdout: &syncBuffer{}, logs: &syncBuffer{}}
+	a := &appliance{dir: dir, stdout: &syncbuf.Buffer{}, logs: &syncbuf.Buffer{}}
 	ready := make(chan struct{})
 	m := &Main{Stdout: a.stdout, Stderr: a.logs, Ready: ready}
 	all := append([]string{"run", "--data", dir, "--http", "127.0.0.1:0", "--https", "", "--reader", "none"}, args...)
@@ -587,7 +588,7 @@ func TestAPIKeyPurgeLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	c := &runCmd{now: func() time.Time { return t0 }}
 	api := &httpapi.Server{}
 	stop := c.startAPIKeys(ctx, api, db, slogTo(logs))

@@ -15,39 +15,21 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tagd-nfc/tagd"
+	"github.com/tagd-nfc/tagd/internal/syncbuf"
 	"github.com/tagd-nfc/tagd/store"
 	"github.com/tagd-nfc/tagd/sun"
 )
-
-// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // appliance is a tagd run driven in-process through Main.
 type appliance struct {
 	events        *tagd.Events
 	base, tlsBase string
 	dir           string
-	stdout, logs  *syncBuffer
+	stdout, logs  *syncbuf.Buffer
 	stop          func()
 }
 

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/tagd-nfc/tagd"
+	"github.com/tagd-nfc/tagd/internal/syncbuf"
 	"github.com/tagd-nfc/tagd/store"
 	"github.com/tagd-nfc/tagd/sun"
 )
@@ -53,10 +54,10 @@ type tagdProc struct {
 	cmd     *exec.Cmd
 	base    string // http://127.0.0.1:PORT
 	tlsBase string // https://127.0.0.1:PORT, when started with lan
-	stdout  *syncBuffer
-	logs    *syncBuffer   // stderr
-	done    chan struct{} // closed when the process has been waited for
-	err     error         // Wait's result, once done is closed
+	stdout  *syncbuf.Buffer
+	logs    *syncbuf.Buffer // stderr
+	done    chan struct{}   // closed when the process has been waited for
+	err     error           // Wait's result, once done is closed
 }
 
 // startTagd starts `tagd run --demo` on dir with a loopback HTTP listener
@@ -70,7 +71,7 @@ func startTagd(t *testing.T, dir string) *tagdProc {
 // prints once it serves). It kills the process when the test ends.
 func startTagdWith(t *testing.T, lan bool, args ...string) *tagdProc {
 	t.Helper()
-	p := &tagdProc{t: t, stdout: &syncBuffer{}, logs: &syncBuffer{}, done: make(chan struct{})}
+	p := &tagdProc{t: t, stdout: &syncbuf.Buffer{}, logs: &syncbuf.Buffer{}, done: make(chan struct{})}
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
