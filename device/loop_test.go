@@ -13,6 +13,7 @@ import (
 
 	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/internal/syncbuf"
+	"github.com/tagd-nfc/tagd/internal/testclock"
 )
 
 // within fails the test when ch yields nothing in time (a deadline, not a
@@ -28,24 +29,6 @@ func within[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // result is one scripted NextCard outcome.
 type result struct {
 	card Card
@@ -56,7 +39,7 @@ type result struct {
 // fakeDriver returns scripted results from NextCard, then signals idle and
 // blocks until ctx ends. Release returns at once.
 type fakeDriver struct {
-	clock    *clock
+	clock    *testclock.Clock
 	mu       sync.Mutex
 	results  []result
 	released int
@@ -155,13 +138,13 @@ func (h *harness) noTap(t *testing.T) {
 }
 
 func TestLoopType2(t *testing.T) {
-	clk := &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	rec := uriRecord(0x04, "shop.example/t?x=1")
 	card := &t2Card{mem: ntag213(append([]byte{0x03, byte(len(rec))}, rec...)...)}
 	d := &fakeDriver{clock: clk, idle: make(chan struct{}), results: []result{{card: card, tick: time.Second}}}
 	h := start(t, &Loop{Driver: d, Now: clk.Now})
 	tap := within(t, h.taps, "tap")
-	want := Tap{Reader: "fake", URL: "https://shop.example/t?x=1", UID: "04AABBCC112233", Time: clk.t}
+	want := Tap{Reader: "fake", URL: "https://shop.example/t?x=1", UID: "04AABBCC112233", Time: clk.Now()}
 	if tap != want {
 		t.Errorf("tap %+v, want %+v", tap, want)
 	}
@@ -180,7 +163,7 @@ func TestLoopType2(t *testing.T) {
 // TestLoopDebounce: a driver that reports a held card on every poll gets
 // it read once; after the card was gone long enough, it is read again.
 func TestLoopDebounce(t *testing.T) {
-	clk := &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	rec := uriRecord(0x04, "shop.example/t?x=1")
 	card := &t2Card{mem: ntag213(append([]byte{0x03, byte(len(rec))}, rec...)...)}
 	var rs []result
@@ -355,7 +338,7 @@ func (s *lineSource) NextLine(ctx context.Context) (string, error) {
 }
 
 func TestLoopLines(t *testing.T) {
-	clk := &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	src := &lineSource{idle: make(chan struct{}), lines: []any{
 		"https://shop.example/t?picc_data=AA&cmac=BB\r\n",
 		"  04a1b2c3d4e501 ",
@@ -370,10 +353,10 @@ func TestLoopLines(t *testing.T) {
 	h := start(t, &Loop{Lines: src, Now: clk.Now})
 	within(t, src.idle, "idle")
 	want := []Tap{
-		{Reader: "serial0", URL: "https://shop.example/t?picc_data=AA&cmac=BB", Time: clk.t},
-		{Reader: "serial0", UID: "04A1B2C3D4E501", Time: clk.t},
-		{Reader: "serial0", UID: "04A1B2C3", Time: clk.t},
-		{Reader: "serial0", URL: "HTTP://y.example", Time: clk.t},
+		{Reader: "serial0", URL: "https://shop.example/t?picc_data=AA&cmac=BB", Time: clk.Now()},
+		{Reader: "serial0", UID: "04A1B2C3D4E501", Time: clk.Now()},
+		{Reader: "serial0", UID: "04A1B2C3", Time: clk.Now()},
+		{Reader: "serial0", URL: "HTTP://y.example", Time: clk.Now()},
 	}
 	for _, w := range want {
 		if tap := within(t, h.taps, "tap"); tap != w {
@@ -494,7 +477,7 @@ func TestLoopFailureWarnings(t *testing.T) {
 // time, is read then: only a card that was read counts as the same
 // presence.
 func TestLoopRetryAfterFailedRead(t *testing.T) {
-	clk := &clock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clk := testclock.New(time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC))
 	rec := uriRecord(0x04, "shop.example/t?x=1")
 	mem := ntag213(append([]byte{0x03, byte(len(rec))}, rec...)...)
 	failing := &t2Card{mem: mem, err: errors.New("pn532: timeout")}

@@ -19,6 +19,7 @@ import (
 	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/httpapi"
 	"github.com/tagd-nfc/tagd/internal/syncbuf"
+	"github.com/tagd-nfc/tagd/internal/testclock"
 )
 
 // fakeKeys is an in-memory APIKeyStore and APIKeyManager.
@@ -159,26 +160,6 @@ func (f *fakeKeys) touched() []string {
 	return slices.Clone(f.touches)
 }
 
-// authClock is a settable clock.
-type authClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *authClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *authClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *authClock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 // authT0 is the start time of the auth tests' clocks.
 var authT0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
@@ -187,12 +168,12 @@ var authT0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 type authServer struct {
 	*httpapi.Server
 	keys  *fakeKeys
-	clock *authClock
+	clock *testclock.Clock
 	log   *syncbuf.Buffer
 }
 
 func newAuthServer(t *testing.T, rate httpapi.KeyRate) *authServer {
-	a := &authServer{keys: newFakeKeys(), clock: &authClock{t: authT0}, log: &syncbuf.Buffer{}}
+	a := &authServer{keys: newFakeKeys(), clock: testclock.New(authT0), log: &syncbuf.Buffer{}}
 	a.Server = &httpapi.Server{
 		Now:    a.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(a.log, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -22,6 +22,7 @@ import (
 	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/httpapi"
 	"github.com/tagd-nfc/tagd/internal/syncbuf"
+	"github.com/tagd-nfc/tagd/internal/testclock"
 	"github.com/tagd-nfc/tagd/store"
 )
 
@@ -45,24 +46,6 @@ const (
 	mgOffToken   = "off-token"
 )
 
-// mgClock is a settable clock.
-type mgClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *mgClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *mgClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // mgEnv is a server with a real store behind the Management API and the
 // Response API.
 type mgEnv struct {
@@ -70,7 +53,7 @@ type mgEnv struct {
 	srv   *httpapi.Server
 	h     http.Handler
 	ts    *httptest.Server
-	clock *mgClock
+	clock *testclock.Clock
 	log   *syncbuf.Buffer
 }
 
@@ -121,7 +104,7 @@ func newMgEnv(t testing.TB) *mgEnv {
 	} {
 		must("tag "+tg.XUID, db.CreateTag(ctx, &tg, nil))
 	}
-	e := &mgEnv{db: db, clock: &mgClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}, log: &syncbuf.Buffer{}}
+	e := &mgEnv{db: db, clock: testclock.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)), log: &syncbuf.Buffer{}}
 	e.srv = &httpapi.Server{
 		Checker: &tagd.Checker{Store: db, Now: e.clock.Now, Rand: func() uint64 { return 7 }},
 		Manage:  db,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tagd-nfc/tagd"
+	"github.com/tagd-nfc/tagd/internal/testclock"
 )
 
 // docsAPI is the API reference whose curl examples TestAPIDocExamples runs.
@@ -109,7 +110,7 @@ func TestAPIDocExamples(t *testing.T) {
 	// bucket is full at the start of an example and empties only within
 	// it, so that RATE_LIMITED and its Retry-After are the same on every
 	// run. The config gives each key a burst of 3 requests.
-	clock := &keyClock{t: time.Now().Truncate(time.Second)}
+	clock := testclock.New(time.Now().Truncate(time.Second))
 	cfg := filepath.Join(t.TempDir(), "tagd.json")
 	if err := os.WriteFile(cfg, []byte(`{"api_key_burst":3}`), 0o600); err != nil {
 		t.Fatal(err)

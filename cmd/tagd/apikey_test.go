@@ -21,28 +21,8 @@ import (
 	"github.com/tagd-nfc/tagd"
 	"github.com/tagd-nfc/tagd/httpapi"
 	"github.com/tagd-nfc/tagd/internal/syncbuf"
+	"github.com/tagd-nfc/tagd/internal/testclock"
 )
-
-// keyClock is the settable clock the appliance of the API-key tests runs
-// on: the expiry and the rate limit are checked against it.
-type keyClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *keyClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *keyClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *keyClock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 // startApplianceAt runs `tagd run` on dir with loopback listeners on free
 // ports, no reader (unless args name one) and the clock now (the real one
@@ -198,7 +178,7 @@ func TestAPIKeysOverHTTPS(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	t0 := time.Now().Truncate(time.Second)
-	clock := &keyClock{t: t0}
+	clock := testclock.New(t0)
 	adminKey, err := initData(ctx, dir, time.Now)
 	if err != nil {
 		t.Fatal(err)
