@@ -120,7 +120,6 @@ type journal struct {
 	scans   []pendingScan       // journaled scans not yet folded
 	dirty   map[string]tapState // tags changed since the last fold
 	pending atomic.Int64        // len(scans), for lock-free checks
-	stats   struct{ syncs, folds atomic.Uint64 }
 }
 
 // openJournal opens (creating) the journal at path, replays what it holds
@@ -234,7 +233,7 @@ func (db *DB) foldTags(tx *bolt.Tx, states map[string]tapState) error {
 }
 
 // foldScans appends scans, in order, to the scan log, pruning it to the
-// retention as putScan does. A scan whose number the log has passed is
+// retention after each. A scan whose number the log has passed is
 // already there.
 func (db *DB) foldScans(tx *bolt.Tx, scans []pendingScan) error {
 	b := bkt(tx, bucketScans)
@@ -454,7 +453,6 @@ func (db *DB) commit(gen uint64) error {
 		j.mu.Lock()
 		j.syncing = false
 		j.spare = data[:0]
-		j.stats.syncs.Add(1)
 		if err != nil {
 			j.err = fmt.Errorf("store: write journal: %w", err)
 		} else {
@@ -499,7 +497,6 @@ func (db *DB) foldLocked() error {
 		j.cond.Broadcast()
 		return j.err
 	}
-	j.stats.folds.Add(1)
 	// Everything buffered is now in the bbolt file: durable.
 	j.buf = j.buf[:0]
 	j.durable = j.gen

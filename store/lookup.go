@@ -143,37 +143,33 @@ func (db *DB) keepView(key string, v *tagd.TagView, epoch uint64) *tagd.TagView 
 // are shared with other views and must be treated as read-only.
 func (db *DB) loadView(tx *bolt.Tx, t *tagd.Tag) (*tagd.TagView, error) {
 	v := &tagd.TagView{Tag: *t}
-	b, err := getCached(&db.records, tx, bucketBatches, t.BatchID, decodeBatch)
+	b, err := above(db, tx, bucketBatches, "batch", t.BatchID, "tag", t.XUID, decodeBatch)
 	if err != nil {
 		return nil, err
 	}
-	if b == nil {
-		return nil, fmt.Errorf("tag %s: batch %q is missing", t.XUID, t.BatchID)
-	}
-	v.Batch = *b
-	g, err := getCached(&db.records, tx, bucketGroups, b.GroupID, decodeGroup)
+	g, err := above(db, tx, bucketGroups, "group", b.GroupID, "batch", b.ID, decodeGroup)
 	if err != nil {
 		return nil, err
 	}
-	if g == nil {
-		return nil, fmt.Errorf("batch %q: group %q is missing", b.ID, b.GroupID)
-	}
-	v.Group = *g
-	f, err := getCached(&db.records, tx, bucketFolders, g.FolderID, decodeFolder)
+	f, err := above(db, tx, bucketFolders, "folder", g.FolderID, "group", g.ID, decodeFolder)
 	if err != nil {
 		return nil, err
 	}
-	if f == nil {
-		return nil, fmt.Errorf("group %q: folder %q is missing", g.ID, g.FolderID)
-	}
-	v.Folder = *f
-	a, err := getCached(&db.records, tx, bucketAccounts, f.AID, decodeAccount)
+	a, err := above(db, tx, bucketAccounts, "account", f.AID, "folder", f.ID, decodeAccount)
 	if err != nil {
 		return nil, err
 	}
-	if a == nil {
-		return nil, fmt.Errorf("folder %q: account %q is missing", f.ID, f.AID)
-	}
-	v.Account = *a
+	v.Batch, v.Group, v.Folder, v.Account = *b, *g, *f, *a
 	return v, nil
+}
+
+// above reads record id of bucket (a kind), which record childID (a
+// childKind) hangs from, through the record cache; a missing one is an
+// internal error (the database is inconsistent), worded as Check words it.
+func above[T any](db *DB, tx *bolt.Tx, bucket, kind, id, childKind, childID string, dec func([]byte) (*T, error)) (*T, error) {
+	v, err := getCached(&db.records, tx, bucket, id, dec)
+	if err == nil && v == nil {
+		err = fmt.Errorf("%s %q: %s %q is missing", childKind, childID, kind, id)
+	}
+	return v, err
 }

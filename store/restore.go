@@ -145,23 +145,8 @@ func copyToTemp(src, dir string) (string, error) {
 	} else if !fi.Mode().IsRegular() {
 		return "", invalidBackup("%s is not a regular file", src)
 	}
-	out, err := os.CreateTemp(dir, ".tagd-restore-*.db")
-	if err != nil {
-		return "", fmt.Errorf("store: restore: %w", err)
-	}
-	name := out.Name()
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("store: restore: copy %s: %w", src, err)
-	}
-	return name, nil
+	name, _, err := receiveBackup(dir, in)
+	return name, err
 }
 
 // copyFile copies src to the new file dst (mode 0600) and fsyncs it.

@@ -64,19 +64,6 @@ func (db *DB) Scans(ctx context.Context, last int) ([]tagd.Scan, error) {
 	return out, nil
 }
 
-// putScan stores s under its Seq and prunes the log to the retention.
-func (db *DB) putScan(tx *bolt.Tx, s *tagd.Scan) error {
-	v, err := encode(s)
-	if err != nil {
-		return err
-	}
-	b := bkt(tx, bucketScans)
-	if err := b.Put(seqKey(s.Seq), v); err != nil {
-		return err
-	}
-	return db.prune(b)
-}
-
 // prune deletes the scans older than the last ScanRetention sequence
 // numbers. After each append that is at most one entry; after the
 // retention was lowered it is everything beyond it, once.

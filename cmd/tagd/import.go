@@ -101,14 +101,10 @@ func (c *importCmd) viaSocket(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("admin socket: %w", err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode != http.StatusOK {
-		var eb struct{ Code, Message string }
-		if json.Unmarshal(b, &eb) == nil && eb.Message != "" {
-			return 0, errors.New(eb.Message)
-		}
-		return 0, fmt.Errorf("admin socket: %s", resp.Status)
+		return 0, serviceError(resp)
 	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var ok struct{ Rows int }
 	if err := json.Unmarshal(b, &ok); err != nil {
 		return 0, fmt.Errorf("admin socket: %w", err)

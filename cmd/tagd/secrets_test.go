@@ -272,20 +272,8 @@ func TestSecretSweep(t *testing.T) {
 	defer cl.CloseIdleConnections()
 	send := func(method, u, body string, hdr ...string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(method, u, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Set(hdr[i], hdr[i+1])
-		}
-		resp, err := cl.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		ans := request(t, cl, method, u, body, hdr...)
+		return ans.status, ans.body
 	}
 	want := func(what string, gotStatus int, got string, status int, body string) {
 		t.Helper()

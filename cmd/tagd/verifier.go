@@ -11,8 +11,8 @@ import (
 )
 
 // sunVerifier adapts the sun package to tagd.Verifier. It keeps one
-// expanded sun.Profile per tag group, rebuilt whenever the group's
-// revision, SUN profile or keys differ from what it was built from (a
+// expanded sun.Profile per tag group, rebuilt whenever the group's SUN
+// profile or keys differ from what it was built from (not its revision: a
 // group deleted and created again under the same ID starts at the same
 // revision), so that a tap does no key expansion for a group's static
 // keys.
@@ -23,7 +23,6 @@ type sunVerifier struct {
 
 // groupProfile is a group's profile with its keys expanded.
 type groupProfile struct {
-	rev      uint64
 	src      *tagd.SUNProfile // a copy of what it was built from
 	keys     tagd.Keys        // a copy of the keys it was built from
 	profile  *sun.Profile
@@ -39,7 +38,7 @@ func newSUNVerifier() *sunVerifier {
 }
 
 // profile returns the expanded profile of a group, building it on first
-// use and after every change of the group (its Rev).
+// use and after every change of its profile or keys.
 func (v *sunVerifier) profile(g *tagd.TagGroup, keys tagd.Keys) *groupProfile {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -51,11 +50,11 @@ func (v *sunVerifier) profile(g *tagd.TagGroup, keys tagd.Keys) *groupProfile {
 	return p
 }
 
-// builtFrom reports whether p was built from g's revision, profile and
-// keys.
+// builtFrom reports whether p was built from g's profile and keys, the
+// only inputs of buildProfile.
 func (p *groupProfile) builtFrom(g *tagd.TagGroup, keys tagd.Keys) bool {
 	switch {
-	case p.rev != g.Rev, (p.src == nil) != (g.Profile == nil), p.src != nil && *p.src != *g.Profile:
+	case (p.src == nil) != (g.Profile == nil), p.src != nil && *p.src != *g.Profile:
 		return false
 	}
 	return bytes.Equal(p.keys.Meta, keys.Meta) && bytes.Equal(p.keys.File, keys.File) && bytes.Equal(p.keys.Master, keys.Master)
@@ -63,7 +62,7 @@ func (p *groupProfile) builtFrom(g *tagd.TagGroup, keys tagd.Keys) bool {
 
 // buildProfile expands a group's SUN profile and keys.
 func buildProfile(g *tagd.TagGroup, keys tagd.Keys) *groupProfile {
-	p := &groupProfile{rev: g.Rev, keys: tagd.Keys{Meta: bytes.Clone(keys.Meta), File: bytes.Clone(keys.File), Master: bytes.Clone(keys.Master)}}
+	p := &groupProfile{keys: tagd.Keys{Meta: bytes.Clone(keys.Meta), File: bytes.Clone(keys.File), Master: bytes.Clone(keys.Master)}}
 	if g.Profile != nil {
 		src := *g.Profile
 		p.src = &src
