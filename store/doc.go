@@ -38,8 +38,9 @@
 // it, absolute, and its scan) and waits for one write and one fdatasync
 // that every tap queued meanwhile shares. The journal is folded into the
 // bbolt file in one transaction every 4,096 scans, before every other
-// write and every read outside the check flow, and on Close (which then
-// removes it); Open replays whatever a crash left in it. The check flow
+// write and every read outside the check flow, and on Close (which leaves
+// it empty, preallocated for the next Open); Open replays whatever a crash
+// left in it. The check flow
 // reads tags, views and counters from memory (live.go); any other write
 // clears that.
 //

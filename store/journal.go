@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -139,12 +140,13 @@ func (db *DB) openJournal(path string, noSync bool) error {
 		f.Close()
 		return fmt.Errorf("store: open journal: %w", err)
 	}
-	data, err := io.ReadAll(f)
+	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("store: read journal: %w", err)
+		return fmt.Errorf("store: open journal: %w", err)
 	}
-	recs, err := readJournal(data)
+	// Only the valid records are read, not the preallocated rest.
+	epoch, recs, err := readJournal(bufio.NewReader(f))
 	if err != nil {
 		f.Close()
 		return fmt.Errorf("store: journal %s: %w", path, err)
@@ -155,10 +157,8 @@ func (db *DB) openJournal(path string, noSync bool) error {
 			return fmt.Errorf("store: replay journal %s: %w", path, err)
 		}
 	}
-	if len(data) >= journalHeader {
-		j.fepoch = binary.BigEndian.Uint64(data[8:journalHeader])
-	}
-	if err := j.prealloc(int64(len(data))); err != nil {
+	j.fepoch = epoch
+	if err := j.prealloc(fi.Size()); err != nil {
 		f.Close()
 		return err
 	}
@@ -183,12 +183,7 @@ func checkJournal(path string) error {
 		return fmt.Errorf("store: open journal: %w", err)
 	}
 	defer f.Close()
-	h := make([]byte, journalHeader)
-	n, err := io.ReadFull(f, h)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("store: read journal: %w", err)
-	}
-	if _, err := readJournal(h[:n]); err != nil {
+	if _, _, err := readJournal(io.LimitReader(f, journalHeader)); err != nil {
 		return fmt.Errorf("store: journal %s: %w", path, err)
 	}
 	return nil
@@ -294,17 +289,45 @@ func (j *journal) reset() error {
 	return nil
 }
 
-// readJournal decodes the records of a journal file's contents: none for
-// an empty or never initialised (all-zero header) file.
-func readJournal(data []byte) ([]journalRecord, error) {
-	if len(data) < journalHeader || allZero(data[:journalHeader]) {
-		return nil, nil
+// readJournal reads a journal file's header and its valid records, and
+// returns its epoch: none for an empty or never initialised (all-zero
+// header) file, an error for a file that is not a journal, and an error of
+// the reader. Reading stops at the first zero length (the preallocated
+// rest) and at a frame that is cut short, corrupt or of another epoch
+// (the tail of an unacknowledged write, or an emptied journal's old
+// records); it reads no further than that.
+func readJournal(r io.Reader) (epoch uint64, recs []journalRecord, err error) {
+	h := make([]byte, journalHeader)
+	n, err := io.ReadFull(r, h)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return 0, nil, err
 	}
-	if string(data[:len(journalMagic)]) != journalMagic {
-		return nil, errors.New("not a tagd journal (bad header)")
+	if n < journalHeader || allZero(h) {
+		return 0, nil, nil
 	}
-	recs, _ := decodeJournal(data[journalHeader:], binary.BigEndian.Uint64(data[8:journalHeader]))
-	return recs, nil
+	if string(h[:len(journalMagic)]) != journalMagic {
+		return 0, nil, errors.New("not a tagd journal (bad header)")
+	}
+	epoch = binary.BigEndian.Uint64(h[len(journalMagic):])
+	var fh [8]byte
+	for {
+		if _, err := io.ReadFull(r, fh[:]); err != nil {
+			return epoch, recs, nil // the end, or a frame header cut short
+		}
+		n, sum := binary.BigEndian.Uint32(fh[:]), binary.BigEndian.Uint32(fh[4:])
+		if n == 0 || n > maxFrame {
+			return epoch, recs, nil
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(r, payload); err != nil || frameSum(epoch, payload) != sum {
+			return epoch, recs, nil
+		}
+		rec, err := decodeJournalPayload(payload)
+		if err != nil {
+			return epoch, recs, nil
+		}
+		recs = append(recs, rec)
+	}
 }
 
 // allZero reports whether b holds only zero bytes.
@@ -346,42 +369,6 @@ func (j *journal) appendRecord(r *journalRecord) {
 	payload := j.buf[start+8:]
 	binary.BigEndian.PutUint32(j.buf[start:], uint32(len(payload)))
 	binary.BigEndian.PutUint32(j.buf[start+4:], frameSum(j.fepoch, payload))
-}
-
-// errJournalFrame reports the end of the valid records of a journal.
-var errJournalFrame = errors.New("journal: torn or corrupt frame")
-
-// decodeJournal decodes the valid records of the given epoch at the start
-// of data (the journal after its header). It stops at the first zero
-// length (the preallocated rest) with a nil error, and at a frame that is
-// cut short, corrupt or of another epoch (the tail of an unacknowledged
-// write, or an emptied journal's old records) with errJournalFrame.
-func decodeJournal(data []byte, epoch uint64) ([]journalRecord, error) {
-	var recs []journalRecord
-	for len(data) > 0 {
-		if len(data) < 8 {
-			return recs, errJournalFrame
-		}
-		n := binary.BigEndian.Uint32(data)
-		sum := binary.BigEndian.Uint32(data[4:])
-		if n == 0 {
-			return recs, nil
-		}
-		if n > maxFrame || uint64(n) > uint64(len(data)-8) {
-			return recs, errJournalFrame
-		}
-		payload := data[8 : 8+n]
-		if frameSum(epoch, payload) != sum {
-			return recs, errJournalFrame
-		}
-		r, err := decodeJournalPayload(payload)
-		if err != nil {
-			return recs, err
-		}
-		recs = append(recs, r)
-		data = data[8+n:]
-	}
-	return recs, nil
 }
 
 // decodeJournalPayload decodes one frame's payload.
@@ -538,12 +525,9 @@ func (db *DB) closeJournal() error {
 	if cerr := j.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("store: close journal: %w", cerr)
 	}
-	if err == nil {
-		// folded and empty: a cleanly closed store is its bbolt file alone
-		if rerr := os.Remove(j.f.Name()); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-			err = fmt.Errorf("store: remove journal: %w", rerr)
-		}
-	}
+	// The emptied file stays: the next Open reuses its preallocated blocks
+	// instead of writing 4 MiB of zeros again (every CLI command opens the
+	// store, and an SD card wears).
 	return err
 }
 

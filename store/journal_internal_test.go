@@ -36,7 +36,7 @@ func sampleRecords() []journalRecord {
 func TestJournalFrames(t *testing.T) {
 	recs := sampleRecords()
 	data := journalBytes(5, recs...)
-	got, err := readJournal(append(data, make([]byte, 64)...)) // the preallocated zeros
+	_, got, err := readJournal(bytes.NewReader(append(data, make([]byte, 64)...))) // the preallocated zeros
 	if err != nil || len(got) != 2 {
 		t.Fatalf("readJournal: %d records, %v", len(got), err)
 	}
@@ -49,17 +49,17 @@ func TestJournalFrames(t *testing.T) {
 	// The same frames under a header of the next epoch are stale.
 	stale := bytes.Clone(data)
 	binary.BigEndian.PutUint64(stale[8:], 6)
-	if got, err := readJournal(stale); err != nil || len(got) != 0 {
+	if _, got, err := readJournal(bytes.NewReader(stale)); err != nil || len(got) != 0 {
 		t.Errorf("frames of epoch 5 under a header of epoch 6: %d records, %v", len(got), err)
 	}
 	// A zero header is a journal that was never initialised.
-	if got, err := readJournal(make([]byte, 100)); err != nil || len(got) != 0 {
+	if _, got, err := readJournal(bytes.NewReader(make([]byte, 100))); err != nil || len(got) != 0 {
 		t.Errorf("zero journal: %d records, %v", len(got), err)
 	}
 	// One flipped bit in the second frame keeps the first only.
 	flipped := bytes.Clone(data)
 	flipped[len(flipped)-2] ^= 1
-	if got, _ := readJournal(flipped); len(got) != 1 || got[0].seq != 1 {
+	if _, got, _ := readJournal(bytes.NewReader(flipped)); len(got) != 1 || got[0].seq != 1 {
 		t.Errorf("flipped bit in the last frame: %d records", len(got))
 	}
 }
@@ -73,7 +73,7 @@ func FuzzReadJournal(f *testing.F) {
 	f.Add([]byte(journalMagic + "\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x05"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		recs, err := readJournal(data)
+		_, recs, err := readJournal(bytes.NewReader(data))
 		if err != nil && len(recs) != 0 {
 			t.Fatalf("records with an error: %d, %v", len(recs), err)
 		}
