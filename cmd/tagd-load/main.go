@@ -301,9 +301,6 @@ func sunNext(base string, i int, start uint64) (func() (string, string, error), 
 	return next, nextCounter
 }
 
-// startBare starts the baseline server on 127.0.0.1 and a free port.
-func startBare() (string, func(), error) { return startBareOn("127.0.0.1:0") }
-
 // startBareOn starts the baseline server: a bare net/http handler writing
 // the lookup's headers and bytes.
 func startBareOn(addr string) (string, func(), error) {
@@ -405,7 +402,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 func load(c config) (*report, error) {
 	base := c.url
 	if c.bare {
-		u, stop, err := startBare()
+		u, stop, err := startBareOn("127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
